@@ -1,0 +1,48 @@
+package hss
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aaa-project/aaa/aka"
+)
+
+// Config is the hss section of the configuration file.
+type Config struct {
+	// Backend is where vectors come from: "local" (Milenage here).
+	Backend string `yaml:"backend"`
+	// Subscribers is the CSV file of subscriber records for the local
+	// backend (header imsi,k,opc,amf,sqn).
+	Subscribers string `yaml:"subscribers"`
+	// INDBits is the length of IND in SQN = SEQ || IND (TS 33.102 C.3.2).
+	INDBits *uint `yaml:"ind_bits"`
+}
+
+// SetDefaults fills unset fields.
+func (c *Config) SetDefaults() {
+	if c.Backend == "" {
+		c.Backend = "local"
+	}
+	if c.INDBits == nil {
+		n := uint(aka.DefaultINDBits)
+		c.INDBits = &n
+	}
+}
+
+// Validate checks c; errors name the key under prefix.
+func (c *Config) Validate(prefix string) error {
+	var errs []error
+	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, msg)) }
+	switch c.Backend {
+	case "local":
+		if c.Subscribers == "" {
+			bad("subscribers", "required for the local backend")
+		}
+	default:
+		bad("backend", fmt.Sprintf("%q: want local", c.Backend))
+	}
+	if c.INDBits != nil && *c.INDBits > 10 {
+		bad("ind_bits", "at most 10")
+	}
+	return errors.Join(errs...)
+}
