@@ -1,0 +1,116 @@
+package eap
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aaa-project/aaa/aka"
+)
+
+// ConversationID names one EAP conversation. The RADIUS front end sends it
+// as the State attribute (RFC 2865 5.24) and gets it back with the next
+// response. It is 16 octets from crypto/rand, so it cannot be guessed.
+type ConversationID [16]byte
+
+// State is where a conversation stands (RFC 4187 state names, as hostapd's
+// eap_server_aka.c has them).
+type State uint8
+
+const (
+	// StateIdentity: an AKA-Identity request is outstanding.
+	StateIdentity State = iota + 1
+	// StateChallenge: an AKA-Challenge request is outstanding.
+	StateChallenge
+	// StateNotification: a failure AKA-Notification is outstanding; any
+	// answer ends in EAP-Failure (RFC 4187 6.3.1).
+	StateNotification
+)
+
+func (s State) String() string {
+	switch s {
+	case StateIdentity:
+		return "identity"
+	case StateChallenge:
+		return "challenge"
+	case StateNotification:
+		return "notification"
+	}
+	return "unknown"
+}
+
+// maxIDMessages bounds the AKA-Identity messages kept for AT_CHECKCODE: three
+// rounds of a request and a response, each far below this in practice.
+const maxIDMessages = 4096
+
+// Conversation is the server's state for one EAP-AKA/AKA' exchange. It holds
+// session keys, so it never leaves the process except through a
+// ConversationStore, is never logged (String redacts) and is zeroed when it
+// ends.
+type Conversation struct {
+	ID      ConversationID
+	State   State
+	Method  Type  // TypeAKA or TypeAKAPrime
+	LastID  uint8 // Identifier of the request we sent last
+	Expires time.Time
+
+	// Identity is the identity keys are derived from: the last AT_IDENTITY,
+	// or the EAP-Response/Identity when none was sent (RFC 4187 7).
+	Identity []byte
+	// IMSI is set once a permanent identity is known.
+	IMSI string
+
+	// Requests counts method requests sent: a Nak is only valid as the answer
+	// to the first one (RFC 3748 5.3.1).
+	Requests       uint8
+	Naked          bool
+	IdentityRounds uint8
+	Resynced       bool
+	// FailReason is why a failure AKA-Notification was sent.
+	FailReason Reason
+
+	// IDMessages is every AKA-Identity request and response of this method
+	// run, in order, for AT_CHECKCODE (RFC 4187 10.13).
+	IDMessages []byte
+
+	RAND    [aka.RANDLen]byte
+	XRES    [aka.MaxRES]byte
+	XRESLen uint8
+	Keys    aka.Keys
+}
+
+// Clear zeroes the key material and identity of a finished conversation.
+func (c *Conversation) Clear() {
+	c.Keys.Clear()
+	clear(c.XRES[:])
+	clear(c.RAND[:])
+	clear(c.IDMessages)
+	*c = Conversation{}
+}
+
+// String keeps keys out of logs.
+func (c *Conversation) String() string { return "eap.Conversation{REDACTED}" }
+
+// GoString does the same for %#v.
+func (c *Conversation) GoString() string { return c.String() }
+
+// Errors a ConversationStore returns.
+var (
+	// ErrConversationNotFound: no live conversation has that ID (never
+	// existed, finished, or expired).
+	ErrConversationNotFound = errors.New("eap: conversation not found")
+	// ErrStoreFull: the store holds as many live conversations as it may.
+	ErrStoreFull = errors.New("eap: conversation store full")
+)
+
+// ConversationStore keeps conversations between packets. Implementations
+// must copy on Put and Get (a conversation is a value: two packets never
+// share one), bound their size and drop a conversation once it expires.
+type ConversationStore interface {
+	// Get copies the live conversation id into c.
+	Get(ctx context.Context, id ConversationID, c *Conversation) error
+	// Put stores a copy of c under c.ID until c.Expires.
+	Put(ctx context.Context, c *Conversation) error
+	// Delete forgets id; deleting an unknown id is not an error.
+	Delete(ctx context.Context, id ConversationID) error
+}

@@ -1,0 +1,345 @@
+package eap
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aaa-project/aaa/aka"
+	"github.com/aaa-project/aaa/milenage"
+)
+
+// This file holds the two ends the state machine talks to in unit tests: an
+// in-process HSS (Milenage over one table, the same computation hss.Local
+// does) and a USIM peer that does what a phone does, written from RFC 4187 /
+// RFC 9048 independently of the server code. End-to-end tests against the
+// real eapol_test peer live in test/.
+
+const (
+	testK    = "465b5ce8b199b49faa5f0a2ee238a6bc" // TS 35.208 set 1
+	testOPc  = "cd63cb71954a9f4e48a5994e37a02baf"
+	testIMSI = "001010000000001"
+	realm    = "@wlan.mnc001.mcc001.3gppnetwork.org"
+)
+
+func hexKey(s string) (k [16]byte) {
+	hex.Decode(k[:], []byte(s))
+	return k
+}
+
+func testCipher() *milenage.Cipher {
+	return milenage.New(milenage.Key(hexKey(testK)), milenage.OPc(hexKey(testOPc)))
+}
+
+// testHSS is a VectorSource over one subscriber.
+type testHSS struct {
+	mu      sync.Mutex
+	sqn     aka.SQN
+	amf     uint16
+	fail    error // returned by Vector when set
+	vectors int
+	resyncs int
+	// plain hands back CK/IK for AKA' too, so the server derives CK'/IK'.
+	plain bool
+}
+
+func (h *testHSS) Vector(_ context.Context, imsi, nn string) (aka.Vector, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fail != nil {
+		return aka.Vector{}, h.fail
+	}
+	if imsi != testIMSI {
+		return aka.Vector{}, aka.ErrUnknownSubscriber
+	}
+	next, err := h.sqn.Next(aka.DefaultINDBits)
+	if err != nil {
+		return aka.Vector{}, err
+	}
+	h.sqn = next
+	h.vectors++
+	amf := h.amf
+	if nn != "" {
+		amf |= aka.AMFSeparationBit
+	}
+	rand := [16]byte{byte(h.vectors), 0xa5}
+	v := aka.NewVector(testCipher(), &rand, next, amf)
+	if nn != "" && !h.plain {
+		if err := v.ToPrime([]byte(nn)); err != nil {
+			return aka.Vector{}, err
+		}
+	}
+	return v, nil
+}
+
+func (h *testHSS) Resync(_ context.Context, imsi string, rand *[16]byte, auts *[14]byte) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sqnMS, err := aka.VerifyAUTS(testCipher(), rand, auts)
+	if err != nil {
+		return err
+	}
+	h.resyncs++
+	h.sqn, err = h.sqn.AfterResync(sqnMS, aka.DefaultINDBits)
+	return err
+}
+
+// peer is a USIM-backed EAP-AKA/AKA' peer.
+type peer struct {
+	t           testing.TB
+	method      Type   // what it speaks; 0 = both
+	identity    string // EAP-Response/Identity
+	permanent   string // answer to an identity request
+	c           *milenage.Cipher
+	sqnMS       aka.SQN // highest SQN accepted
+	networkName string
+
+	// Misbehaviour switches.
+	badRES, badMAC, badCheckcode, rejectAuth, clientError, kdfOther bool
+	unknownSkippable, unknownNonSkippable                           bool
+	alwaysSyncFail                                                  bool
+
+	idMsgs    []byte
+	keys      aka.Keys
+	lastID    uint8
+	syncFails int
+}
+
+func newPeer(t testing.TB, method Type) *peer {
+	prefix := "6"
+	if method == TypeAKA {
+		prefix = "0"
+	}
+	return &peer{t: t, method: method, identity: prefix + testIMSI + realm, permanent: prefix + testIMSI + realm, c: testCipher()}
+}
+
+// respond answers one EAP-Request; it returns nil when the peer would say
+// nothing.
+func (p *peer) respond(req []byte) []byte {
+	p.t.Helper()
+	pkt, err := ParsePacket(req)
+	if err != nil {
+		p.t.Fatalf("peer: server sent a malformed packet: %v", err)
+	}
+	if pkt.Code != CodeRequest {
+		p.t.Fatalf("peer: respond to code %d", pkt.Code)
+	}
+	p.lastID = pkt.Identifier
+	if p.method != 0 && pkt.Type != p.method {
+		return AppendResponse(nil, pkt.Identifier, TypeNak, []byte{byte(p.method)})
+	}
+	m, err := ParseAKA(req)
+	if err != nil {
+		p.t.Fatalf("peer: server sent a malformed AKA message: %v", err)
+	}
+	switch m.Subtype {
+	case SubtypeIdentity:
+		p.idMsgs = append(p.idMsgs, req...)
+		b := NewBuilder(nil, CodeResponse, pkt.Identifier, pkt.Type, SubtypeIdentity)
+		b.AddIdentityLike(AttrIdentity, []byte(p.permanent))
+		out, _, err := b.Finish()
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		p.idMsgs = append(p.idMsgs, out...)
+		p.identity = p.permanent
+		return out
+	case SubtypeChallenge:
+		return p.challenge(req, &m)
+	case SubtypeNotification:
+		b := NewBuilder(nil, CodeResponse, pkt.Identifier, pkt.Type, SubtypeNotification)
+		out, _, _ := b.Finish()
+		return out
+	}
+	p.t.Fatalf("peer: unexpected subtype %d", m.Subtype)
+	return nil
+}
+
+func (p *peer) simple(id uint8, t Type, st Subtype) []byte {
+	b := NewBuilder(nil, CodeResponse, id, t, st)
+	if st == SubtypeClientError {
+		b.AddUint16(AttrClientErrorCode, 0)
+	}
+	out, _, _ := b.Finish()
+	return out
+}
+
+func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
+	id, t := m.Packet.Identifier, m.Packet.Type
+	if p.rejectAuth {
+		return p.simple(id, t, SubtypeAuthenticationReject)
+	}
+	if p.clientError {
+		return p.simple(id, t, SubtypeClientError)
+	}
+	var rand [16]byte
+	copy(rand[:], m.Attrs.RAND)
+	res, ck, ik, ak := p.c.F2345(&rand)
+	var sqnB [6]byte
+	for i := range sqnB {
+		sqnB[i] = m.Attrs.AUTN[i] ^ ak[i]
+	}
+	amf := [2]byte{m.Attrs.AUTN[6], m.Attrs.AUTN[7]}
+	if mac := p.c.F1(&rand, sqnB, amf); string(mac[:]) != string(m.Attrs.AUTN[8:]) {
+		return p.simple(id, t, SubtypeAuthenticationReject)
+	}
+	sqn := aka.SQNFromBytes(sqnB)
+	if p.alwaysSyncFail || sqn <= p.sqnMS {
+		p.syncFails++
+		macS := p.c.F1Star(&rand, p.sqnMS.Bytes(), [2]byte{})
+		akS := p.c.F5Star(&rand)
+		var auts [14]byte
+		ms := p.sqnMS.Bytes()
+		for i := range 6 {
+			auts[i] = ms[i] ^ akS[i]
+		}
+		copy(auts[6:], macS[:])
+		b := NewBuilder(nil, CodeResponse, id, t, SubtypeSynchronizationFailure)
+		b.AddAUTS(&auts)
+		out, _, _ := b.Finish()
+		return out
+	}
+	p.sqnMS = sqn
+	if t == TypeAKAPrime {
+		if amf[0]&0x80 == 0 {
+			p.t.Fatal("peer: AKA' challenge without the AMF separation bit")
+		}
+		if m.Attrs.NKDF == 0 || m.Attrs.KDF[0] != 1 {
+			p.t.Fatal("peer: AKA' challenge without AT_KDF 1")
+		}
+		nn := m.Attrs.KDFInput
+		p.networkName = string(nn)
+		ckp, ikp := aka.DeriveCKIKPrime(&ck, &ik, nn, [6]byte(m.Attrs.AUTN[:6]))
+		aka.DeriveAKAPrime([]byte(p.identity), &ikp, &ckp, &p.keys)
+	} else {
+		aka.DeriveAKA([]byte(p.identity), &ik, &ck, &p.keys)
+	}
+	if !VerifyMAC(t, p.keys.KAutKey(), req, m.Attrs.MACOffset, nil) {
+		p.t.Fatal("peer: server AT_MAC does not verify")
+	}
+	// The checkcode the server sent must match our own record.
+	want := p.checkcode(t)
+	if string(m.Attrs.Checkcode) != string(want) {
+		p.t.Fatalf("peer: server AT_CHECKCODE %x, want %x", m.Attrs.Checkcode, want)
+	}
+	b := NewBuilder(nil, CodeResponse, id, t, SubtypeChallenge)
+	if p.kdfOther {
+		b.AddUint16(AttrKDF, 2)
+	}
+	r := res[:]
+	if p.badRES {
+		r = append([]byte(nil), r...)
+		r[0] ^= 1
+	}
+	b.AddRES(r)
+	cc := want
+	if p.badCheckcode {
+		cc = make([]byte, len(want))
+		if len(cc) == 0 {
+			cc = make([]byte, 20)
+		}
+	}
+	b.AddCheckcode(cc)
+	out, macOff := p.finishWithUnknown(&b)
+	k := p.keys.KAutKey()
+	if p.badMAC {
+		k = make([]byte, len(k))
+	}
+	SetMAC(t, k, out, macOff, nil)
+	return out
+}
+
+// finishWithUnknown adds the MAC and, when asked, an unknown attribute
+// before it (types 255 skippable, 99 not).
+func (p *peer) finishWithUnknown(b *Builder) ([]byte, int) {
+	b.AddMAC()
+	out, macOff, err := b.Finish()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if !p.unknownSkippable && !p.unknownNonSkippable {
+		return out, macOff
+	}
+	typ := byte(255)
+	if p.unknownNonSkippable {
+		typ = 99
+	}
+	extra := []byte{typ, 1, 0, 0}
+	withExtra := append(append(append([]byte(nil), out[:8]...), extra...), out[8:]...)
+	withExtra[2], withExtra[3] = byte(len(withExtra)>>8), byte(len(withExtra))
+	return withExtra, macOff + 4
+}
+
+func (p *peer) checkcode(t Type) []byte {
+	if len(p.idMsgs) == 0 {
+		return nil
+	}
+	if t == TypeAKAPrime {
+		h := sha256.Sum256(p.idMsgs)
+		return h[:]
+	}
+	h := sha1.Sum(p.idMsgs)
+	return h[:]
+}
+
+// run drives a whole conversation: the peer's EAP-Response/Identity, then
+// request/response until Success, Failure or a discard. It returns the last
+// result and the number of round trips (Handle calls).
+func run(t testing.TB, s *Server, p *peer) (Result, int) {
+	t.Helper()
+	ctx := context.Background()
+	msg := AppendResponse(nil, 7, TypeIdentity, []byte(p.identity))
+	var state []byte
+	var res Result
+	buf := make([]byte, 0, 1024)
+	for rounds := 1; rounds <= 10; rounds++ {
+		if err := s.Handle(ctx, state, msg, buf, &res); err != nil {
+			t.Fatalf("round %d: %v", rounds, err)
+		}
+		switch res.Outcome {
+		case OutcomeContinue:
+			state = append(state[:0], res.Conversation[:]...)
+			msg = p.respond(res.Packet)
+		default:
+			if res.Outcome == OutcomeSuccess || res.Outcome == OutcomeFailure {
+				pkt, err := ParsePacket(res.Packet)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if pkt.Identifier != p.lastID && rounds > 1 {
+					t.Errorf("final packet id %d, want %d", pkt.Identifier, p.lastID)
+				}
+			}
+			return res, rounds
+		}
+	}
+	t.Fatal("conversation did not end in 10 rounds")
+	return res, 0
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c *fixedClock) now() time.Time { return c.t }
+
+func newTestServer(t testing.TB, methods ...Type) (*Server, *testHSS, *MemoryStore, *fixedClock) {
+	t.Helper()
+	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
+	h := &testHSS{amf: 0x8000}
+	st := NewMemoryStore(100, clock.now)
+	s, err := NewServer(ServerConfig{Methods: methods, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}, h, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, h, st, clock
+}
+
+var errBackend = errors.New("backend down")
+
+func testCipherWith(k, opc string) *milenage.Cipher {
+	return milenage.New(milenage.Key(hexKey(k)), milenage.OPc(hexKey(opc)))
+}

@@ -1,0 +1,610 @@
+package eap
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aaa-project/aaa/aka"
+)
+
+// VectorSource supplies authentication vectors. The EAP layer declares what
+// it needs; the hss package implements it (in process with Milenage, or over
+// SWx), and cmd wires the two, so long-term keys never reach this package.
+type VectorSource interface {
+	// Vector returns a fresh vector for imsi. networkName is empty for
+	// EAP-AKA. For EAP-AKA' it is the access network name: the vector must
+	// have the AMF separation bit set, and the source may return CK'/IK'
+	// already derived (Vector.Prime), as an HSS over SWx does.
+	Vector(ctx context.Context, imsi, networkName string) (aka.Vector, error)
+	// Resync hands the HSS the AUTS a USIM returned for rand
+	// (TS 33.102 6.3.5); the next Vector is fresh for that USIM.
+	// aka.ErrAUTSInvalid means the AUTS did not verify.
+	Resync(ctx context.Context, imsi string, rand *[aka.RANDLen]byte, auts *[aka.AUTSLen]byte) error
+}
+
+// Outcome is what the transport does with a Result.
+type Outcome uint8
+
+const (
+	// OutcomeContinue: send Packet (an EAP-Request) and expect another
+	// response for Result.Conversation (RADIUS Access-Challenge).
+	OutcomeContinue Outcome = iota + 1
+	// OutcomeSuccess: send Packet (EAP-Success) with the keys (Access-Accept).
+	OutcomeSuccess
+	// OutcomeFailure: send Packet (EAP-Failure) (Access-Reject).
+	OutcomeFailure
+	// OutcomeDiscard: send nothing (RFC 3748 silent discard).
+	OutcomeDiscard
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeContinue:
+		return "continue"
+	case OutcomeSuccess:
+		return "success"
+	case OutcomeFailure:
+		return "failure"
+	case OutcomeDiscard:
+		return "discard"
+	}
+	return "unknown"
+}
+
+// Reason says why a conversation failed or a packet was discarded. Its
+// String is a fixed label for logs and counters.
+type Reason uint8
+
+const (
+	ReasonNone Reason = iota
+	ReasonMalformed
+	ReasonNotResponse
+	ReasonUnexpected
+	ReasonIdentifierMismatch
+	ReasonUnknownConversation
+	ReasonStoreFull
+	ReasonUnknownSubscriber
+	ReasonNoIdentity
+	ReasonNoCommonMethod
+	ReasonAuthenticationReject
+	ReasonClientError
+	ReasonSyncFailure
+	ReasonMACMismatch
+	ReasonRESMismatch
+	ReasonCheckcodeMismatch
+	ReasonKDFNegotiation
+	numReasons
+)
+
+var reasonNames = [numReasons]string{
+	ReasonNone:                 "none",
+	ReasonMalformed:            "malformed",
+	ReasonNotResponse:          "not_response",
+	ReasonUnexpected:           "unexpected_message",
+	ReasonIdentifierMismatch:   "identifier_mismatch",
+	ReasonUnknownConversation:  "unknown_conversation",
+	ReasonStoreFull:            "store_full",
+	ReasonUnknownSubscriber:    "unknown_subscriber",
+	ReasonNoIdentity:           "no_usable_identity",
+	ReasonNoCommonMethod:       "no_common_method",
+	ReasonAuthenticationReject: "authentication_reject",
+	ReasonClientError:          "client_error",
+	ReasonSyncFailure:          "sync_failure",
+	ReasonMACMismatch:          "mac_mismatch",
+	ReasonRESMismatch:          "res_mismatch",
+	ReasonCheckcodeMismatch:    "checkcode_mismatch",
+	ReasonKDFNegotiation:       "kdf_negotiation",
+}
+
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// NumReasons is the number of Reason values, for counter arrays.
+const NumReasons = int(numReasons)
+
+// Result is what Handle decided. Packet aliases the buffer passed to Handle.
+type Result struct {
+	Outcome Outcome
+	Reason  Reason
+	Packet  []byte
+	// Conversation is the handle to echo with the next response (Continue).
+	Conversation ConversationID
+	Method       Type
+	// Identity is the identity the keys were derived from and IMSI the
+	// subscriber, both set on success.
+	Identity []byte
+	IMSI     string
+	// Resynced is true when the conversation went through a
+	// resynchronisation.
+	Resynced bool
+	// MSK and EMSK are set on success (RFC 4187 7, RFC 9048 3.3).
+	MSK, EMSK [64]byte
+}
+
+// Clear zeroes the keys of a result once the transport has used them.
+func (r *Result) Clear() {
+	clear(r.MSK[:])
+	clear(r.EMSK[:])
+}
+
+// kdfAKAPrime is the only key derivation function defined for EAP-AKA'
+// (RFC 9048 3.1, AT_KDF value 1).
+const kdfAKAPrime = 1
+
+// biddingSupportsAKAPrime is the D bit of AT_BIDDING (RFC 9048 4).
+const biddingSupportsAKAPrime = 0x8000
+
+// notificationGeneralFailure is "General failure" before authentication:
+// S bit clear (failure), P bit set (no AT_MAC needed) (RFC 4187 10.19).
+const notificationGeneralFailure = 16384
+
+// ServerConfig is the parsed EAP configuration.
+type ServerConfig struct {
+	// Methods are the enabled methods, TypeAKAPrime and/or TypeAKA, most
+	// preferred first.
+	Methods []Type
+	// NetworkName is the access network name for EAP-AKA' (AT_KDF_INPUT,
+	// TS 24.302 8.1.1.1); "WLAN" for Wi-Fi.
+	NetworkName string
+	// Timeout is how long a conversation lives without an answer.
+	Timeout time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the EAP-AKA/AKA' authenticator state machine. It is
+// transport-free: RADIUS and Diameter front ends both drive it through
+// Handle. It is safe for concurrent use.
+type Server struct {
+	methods     []Type
+	networkName string
+	timeout     time.Duration
+	now         func() time.Time
+	vectors     VectorSource
+	convs       ConversationStore
+}
+
+// NewServer checks cfg and returns a Server. It starts nothing.
+func NewServer(cfg ServerConfig, vectors VectorSource, convs ConversationStore) (*Server, error) {
+	if len(cfg.Methods) == 0 {
+		return nil, errors.New("eap: no method enabled")
+	}
+	for i, m := range cfg.Methods {
+		if m != TypeAKA && m != TypeAKAPrime {
+			return nil, fmt.Errorf("eap: method %d: not EAP-AKA or EAP-AKA'", i)
+		}
+		if slices.Index(cfg.Methods, m) != i {
+			return nil, fmt.Errorf("eap: method %s listed twice", m)
+		}
+	}
+	if slices.Contains(cfg.Methods, TypeAKAPrime) && cfg.NetworkName == "" {
+		return nil, errors.New("eap: EAP-AKA' needs a network name")
+	}
+	if cfg.Timeout <= 0 {
+		return nil, errors.New("eap: conversation timeout must be positive")
+	}
+	if vectors == nil || convs == nil {
+		return nil, errors.New("eap: vector source and conversation store are required")
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Server{
+		methods:     slices.Clone(cfg.Methods),
+		networkName: cfg.NetworkName,
+		timeout:     cfg.Timeout,
+		now:         now,
+		vectors:     vectors,
+		convs:       convs,
+	}, nil
+}
+
+// Handle processes one EAP message from the peer. state is the conversation
+// handle the transport got back (nil for the first message, which must be an
+// EAP-Response/Identity). The reply is appended to buf[:0]; give it 1 KiB of
+// capacity to avoid allocation. An error means the server could not decide
+// (a vector source or store outage): the transport sends nothing, so the
+// access point retries or fails over, and the conversation is unchanged.
+func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result) error {
+	*res = Result{}
+	pkt, err := ParsePacket(msg)
+	if err != nil {
+		res.discard(ReasonMalformed)
+		return nil
+	}
+	if pkt.Code != CodeResponse {
+		res.discard(ReasonNotResponse)
+		return nil
+	}
+	msg = msg[:5+len(pkt.Data)] // drop octets beyond Length (RFC 3748 4)
+	if len(state) == 0 {
+		return s.start(ctx, pkt, buf, res)
+	}
+	var c Conversation
+	var id ConversationID
+	if len(state) != len(id) {
+		s.fail(ctx, nil, pkt.Identifier, ReasonUnknownConversation, buf, res)
+		return nil
+	}
+	copy(id[:], state)
+	if err := s.convs.Get(ctx, id, &c); err != nil {
+		if errors.Is(err, ErrConversationNotFound) {
+			s.fail(ctx, nil, pkt.Identifier, ReasonUnknownConversation, buf, res)
+			return nil
+		}
+		return fmt.Errorf("eap: load conversation: %w", err)
+	}
+	if pkt.Identifier != c.LastID {
+		// RFC 3748 4.1: a response that does not match the outstanding
+		// request is silently discarded.
+		res.discard(ReasonIdentifierMismatch)
+		return nil
+	}
+	switch pkt.Type {
+	case TypeNak:
+		return s.handleNak(ctx, &c, pkt, buf, res)
+	case c.Method:
+	default:
+		s.fail(ctx, &c, pkt.Identifier, ReasonUnexpected, buf, res)
+		return nil
+	}
+	m, err := ParseAKA(msg)
+	if err != nil {
+		s.fail(ctx, &c, pkt.Identifier, ReasonMalformed, buf, res)
+		return nil
+	}
+	if !subtypeAllowed(c.State, m.Subtype) {
+		s.fail(ctx, &c, pkt.Identifier, ReasonUnexpected, buf, res)
+		return nil
+	}
+	switch m.Subtype {
+	case SubtypeClientError:
+		s.fail(ctx, &c, pkt.Identifier, ReasonClientError, buf, res)
+		return nil
+	case SubtypeAuthenticationReject:
+		s.fail(ctx, &c, pkt.Identifier, ReasonAuthenticationReject, buf, res)
+		return nil
+	case SubtypeNotification:
+		// Only a failure notification is ever outstanding (StateNotification).
+		s.fail(ctx, &c, pkt.Identifier, c.FailReason, buf, res)
+		return nil
+	case SubtypeIdentity:
+		return s.handleIdentity(ctx, &c, msg, &m, buf, res)
+	case SubtypeSynchronizationFailure:
+		return s.handleSyncFailure(ctx, &c, &m, buf, res)
+	case SubtypeChallenge:
+		s.handleChallenge(ctx, &c, msg, &m, buf, res)
+		return nil
+	}
+	s.fail(ctx, &c, pkt.Identifier, ReasonUnexpected, buf, res)
+	return nil
+}
+
+// subtypeAllowed reports whether a response of subtype st may answer the
+// request outstanding in state (hostapd's eap_aka_subtype_ok, with a name
+// that says what true means).
+func subtypeAllowed(state State, st Subtype) bool {
+	switch st {
+	case SubtypeClientError:
+		return true
+	case SubtypeIdentity:
+		return state == StateIdentity
+	case SubtypeChallenge, SubtypeSynchronizationFailure, SubtypeAuthenticationReject:
+		return state == StateChallenge
+	case SubtypeNotification:
+		return state == StateNotification
+	}
+	return false
+}
+
+func (r *Result) discard(reason Reason) {
+	r.Outcome, r.Reason = OutcomeDiscard, reason
+}
+
+// start opens a conversation from an EAP-Response/Identity.
+func (s *Server) start(ctx context.Context, pkt Packet, buf []byte, res *Result) error {
+	if pkt.Type != TypeIdentity {
+		res.discard(ReasonUnexpected)
+		return nil
+	}
+	identity := trimNUL(pkt.Data)
+	if len(identity) > maxIdentityLen {
+		s.fail(ctx, nil, pkt.Identifier, ReasonNoIdentity, buf, res)
+		return nil
+	}
+	c := Conversation{LastID: pkt.Identifier, Identity: bytes.Clone(identity)}
+	rand.Read(c.ID[:]) // never fails (crypto/rand, Go 1.24+)
+	id := ParseIdentity(c.Identity)
+	c.Method = s.methods[0]
+	if id.Method != 0 && slices.Contains(s.methods, id.Method) {
+		c.Method = id.Method
+	}
+	return s.proceed(ctx, &c, id, buf, res)
+}
+
+// proceed sends a challenge when the identity names a subscriber and asks
+// for one otherwise (RFC 4187 4.1.1).
+func (s *Server) proceed(ctx context.Context, c *Conversation, id Identity, buf []byte, res *Result) error {
+	if id.Kind == IdentityPermanent {
+		c.IMSI = string(id.Value)
+		return s.sendChallenge(ctx, c, buf, res)
+	}
+	return s.sendIdentityRequest(ctx, c, buf, res)
+}
+
+// sendIdentityRequest asks for an identity with AKA-Identity. Without
+// pseudonyms or fast re-authentication only the permanent identity can be
+// used, so AT_PERMANENT_ID_REQ is the one request we make (RFC 4187 4.1.1.3),
+// and we make it once: a peer that does not answer it with a permanent
+// identity will not on a second try either.
+func (s *Server) sendIdentityRequest(ctx context.Context, c *Conversation, buf []byte, res *Result) error {
+	if c.IdentityRounds > 0 {
+		s.fail(ctx, c, c.LastID, ReasonNoIdentity, buf, res)
+		return nil
+	}
+	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeIdentity)
+	b.AddFlag(AttrPermanentIDReq)
+	out, _, err := b.Finish()
+	if err != nil {
+		return fmt.Errorf("eap: build identity request: %w", err)
+	}
+	c.IDMessages = append(slices.Clip(c.IDMessages), out...)
+	c.IdentityRounds++
+	return s.send(ctx, c, StateIdentity, out, res)
+}
+
+func (s *Server) handleIdentity(ctx context.Context, c *Conversation, msg []byte, m *AKAMessage, buf []byte, res *Result) error {
+	if !m.Attrs.Has(AttrIdentity) {
+		s.fail(ctx, c, m.Packet.Identifier, ReasonNoIdentity, buf, res)
+		return nil
+	}
+	if len(c.IDMessages)+len(msg) > maxIDMessages {
+		s.fail(ctx, c, m.Packet.Identifier, ReasonMalformed, buf, res)
+		return nil
+	}
+	identity := trimNUL(m.Attrs.Identity)
+	if len(identity) > maxIdentityLen {
+		s.fail(ctx, c, m.Packet.Identifier, ReasonNoIdentity, buf, res)
+		return nil
+	}
+	c.IDMessages = append(slices.Clip(c.IDMessages), msg...)
+	c.Identity = bytes.Clone(identity)
+	return s.proceed(ctx, c, ParseIdentity(c.Identity), buf, res)
+}
+
+// handleNak switches method when the peer refuses the first request of the
+// one we chose (RFC 3748 5.3.1). It happens at most once.
+func (s *Server) handleNak(ctx context.Context, c *Conversation, pkt Packet, buf []byte, res *Result) error {
+	if c.Naked || c.Requests != 1 {
+		s.fail(ctx, c, pkt.Identifier, ReasonUnexpected, buf, res)
+		return nil
+	}
+	next := Type(0)
+	for _, m := range s.methods {
+		if m != c.Method && bytes.IndexByte(pkt.Data, byte(m)) >= 0 {
+			next = m
+			break
+		}
+	}
+	if next == 0 {
+		s.fail(ctx, c, pkt.Identifier, ReasonNoCommonMethod, buf, res)
+		return nil
+	}
+	// A new method is a new run: its AT_CHECKCODE covers only its own
+	// identity messages.
+	c.Method, c.Naked = next, true
+	c.Requests, c.IdentityRounds, c.IDMessages = 0, 0, nil
+	return s.proceed(ctx, c, ParseIdentity(c.Identity), buf, res)
+}
+
+// sendChallenge fetches a vector, derives the keys and sends AKA-Challenge.
+func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte, res *Result) error {
+	var nn string
+	if c.Method == TypeAKAPrime {
+		nn = s.networkName
+	}
+	v, err := s.vectors.Vector(ctx, c.IMSI, nn)
+	defer v.Clear()
+	if err != nil {
+		if errors.Is(err, aka.ErrUnknownSubscriber) {
+			s.fail(ctx, c, c.LastID, ReasonUnknownSubscriber, buf, res)
+			return nil
+		}
+		return fmt.Errorf("eap: get vector: %w", err)
+	}
+	if v.XRESLen < 4 || v.XRESLen > aka.MaxRES {
+		return errors.New("eap: vector source returned a bad XRES length")
+	}
+	switch {
+	case c.Method == TypeAKAPrime:
+		if !v.Prime {
+			if err := v.ToPrime([]byte(nn)); err != nil {
+				return fmt.Errorf("eap: derive CK'/IK': %w", err)
+			}
+		}
+		aka.DeriveAKAPrime(c.Identity, &v.IK, &v.CK, &c.Keys)
+	case v.Prime:
+		return errors.New("eap: vector source returned CK'/IK' for EAP-AKA")
+	default:
+		aka.DeriveAKA(c.Identity, &v.IK, &v.CK, &c.Keys)
+	}
+	c.RAND, c.XRES, c.XRESLen = v.RAND, v.XRES, v.XRESLen
+
+	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeChallenge)
+	b.AddRAND(&v.RAND)
+	b.AddAUTN(&v.AUTN)
+	if c.Method == TypeAKAPrime {
+		b.AddIdentityLike(AttrKDFInput, []byte(nn))
+		b.AddUint16(AttrKDF, kdfAKAPrime)
+	} else if slices.Contains(s.methods, TypeAKAPrime) {
+		// RFC 9048 4: tell the peer we also speak EAP-AKA', so that a
+		// bidding-down to EAP-AKA is detected.
+		b.AddUint16(AttrBidding, biddingSupportsAKAPrime)
+	}
+	var cc [sha256.Size]byte
+	b.AddCheckcode(c.checkcode(&cc))
+	b.AddMAC()
+	out, macOff, err := b.Finish()
+	if err != nil {
+		return fmt.Errorf("eap: build challenge: %w", err)
+	}
+	SetMAC(c.Method, c.Keys.KAutKey(), out, macOff, nil)
+	return s.send(ctx, c, StateChallenge, out, res)
+}
+
+// checkcode is AT_CHECKCODE's value: a hash over the AKA-Identity messages
+// of this run, or empty when there were none (RFC 4187 10.13; SHA-256 for
+// EAP-AKA', RFC 9048 3.4).
+func (c *Conversation) checkcode(out *[sha256.Size]byte) []byte {
+	if len(c.IDMessages) == 0 {
+		return out[:0]
+	}
+	if c.Method == TypeAKAPrime {
+		*out = sha256.Sum256(c.IDMessages)
+		return out[:]
+	}
+	h := sha1.Sum(c.IDMessages)
+	copy(out[:], h[:])
+	return out[:sha1.Size]
+}
+
+func (s *Server) handleSyncFailure(ctx context.Context, c *Conversation, m *AKAMessage, buf []byte, res *Result) error {
+	// One resynchronisation per conversation: a USIM that still refuses
+	// after it is broken or an attacker is replaying.
+	if c.Resynced || !m.Attrs.Has(AttrAUTS) {
+		s.fail(ctx, c, m.Packet.Identifier, ReasonSyncFailure, buf, res)
+		return nil
+	}
+	var auts [aka.AUTSLen]byte
+	copy(auts[:], m.Attrs.AUTS)
+	if err := s.vectors.Resync(ctx, c.IMSI, &c.RAND, &auts); err != nil {
+		if errors.Is(err, aka.ErrAUTSInvalid) || errors.Is(err, aka.ErrUnknownSubscriber) {
+			s.fail(ctx, c, m.Packet.Identifier, ReasonSyncFailure, buf, res)
+			return nil
+		}
+		return fmt.Errorf("eap: resync: %w", err)
+	}
+	c.Resynced = true
+	return s.sendChallenge(ctx, c, buf, res)
+}
+
+func (s *Server) handleChallenge(ctx context.Context, c *Conversation, msg []byte, m *AKAMessage, buf []byte, res *Result) {
+	a := &m.Attrs
+	if a.Has(AttrKDF) {
+		// RFC 9048 3.2: a peer that accepts our first (and only) KDF sends
+		// no AT_KDF; one that proposes another picks from a list that
+		// holds only KDF 1, so negotiation cannot succeed.
+		s.fail(ctx, c, m.Packet.Identifier, ReasonKDFNegotiation, buf, res)
+		return
+	}
+	if !a.Has(AttrMAC) || !VerifyMAC(c.Method, c.Keys.KAutKey(), msg, a.MACOffset, nil) {
+		s.notifyFailure(ctx, c, ReasonMACMismatch, buf, res)
+		return
+	}
+	// The checkcode is checked only now that AT_MAC has shown the message
+	// is the peer's. It must be there when we sent a non-empty one.
+	var cc [sha256.Size]byte
+	want := c.checkcode(&cc)
+	if a.Has(AttrCheckcode) || len(want) > 0 {
+		if !a.Has(AttrCheckcode) || len(a.Checkcode) != len(want) ||
+			subtle.ConstantTimeCompare(a.Checkcode, want) != 1 {
+			s.notifyFailure(ctx, c, ReasonCheckcodeMismatch, buf, res)
+			return
+		}
+	}
+	if !a.Has(AttrRES) || len(a.RES) != int(c.XRESLen) ||
+		subtle.ConstantTimeCompare(a.RES, c.XRES[:c.XRESLen]) != 1 {
+		s.notifyFailure(ctx, c, ReasonRESMismatch, buf, res)
+		return
+	}
+	res.Outcome = OutcomeSuccess
+	res.Packet = AppendSuccess(buf[:0], m.Packet.Identifier)
+	res.Method = c.Method
+	res.Identity = c.Identity
+	res.IMSI = c.IMSI
+	res.Resynced = c.Resynced
+	res.MSK, res.EMSK = c.Keys.MSK, c.Keys.EMSK
+	s.end(ctx, c)
+}
+
+// notifyFailure tells the peer, with AKA-Notification "General failure",
+// that its challenge response was not good, as RFC 4187 6.3.1 asks; the
+// EAP-Failure follows its acknowledgement.
+func (s *Server) notifyFailure(ctx context.Context, c *Conversation, reason Reason, buf []byte, res *Result) {
+	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeNotification)
+	b.AddUint16(AttrNotification, notificationGeneralFailure)
+	out, _, err := b.Finish()
+	if err != nil {
+		s.fail(ctx, c, c.LastID, reason, buf, res)
+		return
+	}
+	c.Keys.Clear() // nothing after this needs them
+	c.FailReason = reason
+	if err := s.send(ctx, c, StateNotification, out, res); err != nil {
+		s.fail(ctx, c, c.LastID, reason, buf, res)
+	}
+}
+
+// send stores c in its new state and returns out as the next request.
+func (s *Server) send(ctx context.Context, c *Conversation, st State, out []byte, res *Result) error {
+	c.State = st
+	c.LastID = out[1]
+	if c.Requests < 255 {
+		c.Requests++
+	}
+	c.Expires = s.now().Add(s.timeout)
+	if err := s.convs.Put(ctx, c); err != nil {
+		if errors.Is(err, ErrStoreFull) {
+			res.discard(ReasonStoreFull)
+			return nil
+		}
+		return fmt.Errorf("eap: store conversation: %w", err)
+	}
+	res.Outcome = OutcomeContinue
+	res.Packet = out
+	res.Conversation = c.ID
+	res.Method = c.Method
+	return nil
+}
+
+// fail answers with EAP-Failure and forgets the conversation (c may be nil).
+func (s *Server) fail(ctx context.Context, c *Conversation, id uint8, reason Reason, buf []byte, res *Result) {
+	res.Outcome = OutcomeFailure
+	res.Reason = reason
+	res.Packet = AppendFailure(buf[:0], id)
+	if c != nil {
+		res.Method = c.Method
+		s.end(ctx, c)
+	}
+}
+
+// end forgets a finished conversation: nothing of it is kept.
+func (s *Server) end(ctx context.Context, c *Conversation) {
+	var zero ConversationID
+	if c.ID != zero {
+		// A failed delete leaves an entry that expires on its own.
+		_ = s.convs.Delete(ctx, c.ID)
+	}
+	c.Keys.Clear()
+	clear(c.XRES[:])
+}
+
+func trimNUL(b []byte) []byte {
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return b
+}

@@ -1,0 +1,411 @@
+package eap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aaa-project/aaa/aka"
+)
+
+func TestServer_FullAuthentication(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		methods []Type
+		peer    Type
+		plain   bool // HSS hands back CK/IK for AKA': the server derives
+	}{
+		{"AKA' with CK'/IK' from the HSS", []Type{TypeAKAPrime, TypeAKA}, TypeAKAPrime, false},
+		{"AKA' with CK/IK from the HSS", []Type{TypeAKAPrime, TypeAKA}, TypeAKAPrime, true},
+		{"AKA with AKA' also enabled", []Type{TypeAKAPrime, TypeAKA}, TypeAKA, false},
+		{"AKA only", []Type{TypeAKA}, TypeAKA, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, h, store, _ := newTestServer(t, tc.methods...)
+			h.plain = tc.plain
+			p := newPeer(t, tc.peer)
+			res, rounds := run(t, s, p)
+			if res.Outcome != OutcomeSuccess {
+				t.Fatalf("outcome %s (%s), want success", res.Outcome, res.Reason)
+			}
+			// Identity -> Challenge, Challenge response -> Success: two
+			// round trips, not hostapd's three.
+			if rounds != 2 {
+				t.Errorf("%d round trips, want 2", rounds)
+			}
+			if res.MSK != p.keys.MSK || res.EMSK != p.keys.EMSK {
+				t.Error("server and peer keys differ")
+			}
+			if res.Method != tc.peer || res.IMSI != testIMSI || string(res.Identity) != p.identity {
+				t.Errorf("result method %s imsi %q identity %q", res.Method, res.IMSI, res.Identity)
+			}
+			if tc.peer == TypeAKAPrime && p.networkName != "WLAN" {
+				t.Errorf("AT_KDF_INPUT %q, want WLAN", p.networkName)
+			}
+			if store.Len() != 0 {
+				t.Errorf("%d conversations kept after success", store.Len())
+			}
+			if h.vectors != 1 {
+				t.Errorf("%d vectors used, want 1", h.vectors)
+			}
+		})
+	}
+}
+
+// RFC 9048 4: an EAP-AKA challenge from a server that also does AKA'
+// carries AT_BIDDING with the D bit; one that does not, carries none.
+func TestServer_BiddingOnlyWhenAKAPrimeEnabled(t *testing.T) {
+	for _, tc := range []struct {
+		methods []Type
+		want    bool
+	}{
+		{[]Type{TypeAKAPrime, TypeAKA}, true},
+		{[]Type{TypeAKA}, false},
+	} {
+		s, _, _, _ := newTestServer(t, tc.methods...)
+		var res Result
+		msg := AppendResponse(nil, 1, TypeIdentity, []byte("0"+testIMSI+realm))
+		if err := s.Handle(context.Background(), nil, msg, nil, &res); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ParseAKA(res.Packet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Attrs.Has(AttrBidding) && m.Attrs.Bidding == 0x8000; got != tc.want {
+			t.Errorf("methods %v: AT_BIDDING D set = %v, want %v", tc.methods, got, tc.want)
+		}
+	}
+}
+
+func TestServer_IdentityRound(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		identity string
+	}{
+		{"anonymous NAI", "anonymous" + realm},
+		{"no prefix", "310150123456789" + realm},
+		{"bad prefix", "9" + testIMSI + realm},
+		{"prefix but no IMSI", "6abc" + realm},
+		{"empty", ""},
+	} {
+		for _, method := range []Type{TypeAKAPrime, TypeAKA} {
+			t.Run(tc.name+"/"+method.String(), func(t *testing.T) {
+				s, _, _, _ := newTestServer(t, method)
+				p := newPeer(t, method)
+				p.identity = tc.identity
+				res, rounds := run(t, s, p)
+				if res.Outcome != OutcomeSuccess {
+					t.Fatalf("outcome %s (%s)", res.Outcome, res.Reason)
+				}
+				if rounds != 3 {
+					t.Errorf("%d rounds, want 3", rounds)
+				}
+				// Keys come from the identity in AT_IDENTITY (RFC 4187 7).
+				if string(res.Identity) != p.permanent || res.MSK != p.keys.MSK {
+					t.Error("keys not derived from the AT_IDENTITY identity")
+				}
+			})
+		}
+	}
+}
+
+// The one identity request is AT_PERMANENT_ID_REQ; a peer that does not
+// answer it with a permanent identity fails instead of looping.
+func TestServer_IdentityRoundWithoutPermanentIdentityFails(t *testing.T) {
+	s, h, _, _ := newTestServer(t, TypeAKAPrime)
+	p := newPeer(t, TypeAKAPrime)
+	p.identity = "anonymous" + realm
+	p.permanent = "anonymous" + realm
+	res, rounds := run(t, s, p)
+	if res.Outcome != OutcomeFailure || res.Reason != ReasonNoIdentity {
+		t.Fatalf("outcome %s (%s), want failure no_usable_identity", res.Outcome, res.Reason)
+	}
+	if rounds != 2 || h.vectors != 0 {
+		t.Errorf("rounds %d vectors %d", rounds, h.vectors)
+	}
+}
+
+func TestServer_Resync(t *testing.T) {
+	s, h, _, _ := newTestServer(t, TypeAKAPrime)
+	p := newPeer(t, TypeAKAPrime)
+	p.sqnMS = aka.MakeSQN(5000, 7, aka.DefaultINDBits) // the USIM is ahead
+	res, rounds := run(t, s, p)
+	if res.Outcome != OutcomeSuccess || !res.Resynced {
+		t.Fatalf("outcome %s (%s) resynced %v", res.Outcome, res.Reason, res.Resynced)
+	}
+	if rounds != 3 || p.syncFails != 1 || h.resyncs != 1 || h.vectors != 2 {
+		t.Errorf("rounds %d syncFails %d resyncs %d vectors %d", rounds, p.syncFails, h.resyncs, h.vectors)
+	}
+	if res.MSK != p.keys.MSK {
+		t.Error("keys differ after resync")
+	}
+}
+
+func TestServer_SecondSyncFailureFails(t *testing.T) {
+	s, h, _, _ := newTestServer(t, TypeAKA)
+	p := newPeer(t, TypeAKA)
+	p.alwaysSyncFail = true
+	res, _ := run(t, s, p)
+	if res.Outcome != OutcomeFailure || res.Reason != ReasonSyncFailure {
+		t.Fatalf("outcome %s (%s)", res.Outcome, res.Reason)
+	}
+	if h.resyncs != 1 {
+		t.Errorf("%d resyncs, want 1 per conversation", h.resyncs)
+	}
+}
+
+func TestServer_PeerFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		set    func(*peer)
+		reason Reason
+		rounds int // notification adds a round
+	}{
+		{"wrong RES", func(p *peer) { p.badRES = true }, ReasonRESMismatch, 3},
+		{"wrong AT_MAC", func(p *peer) { p.badMAC = true }, ReasonMACMismatch, 3},
+		{"wrong AT_CHECKCODE", func(p *peer) { p.badCheckcode = true }, ReasonCheckcodeMismatch, 3},
+		{"Authentication-Reject", func(p *peer) { p.rejectAuth = true }, ReasonAuthenticationReject, 2},
+		{"Client-Error", func(p *peer) { p.clientError = true }, ReasonClientError, 2},
+		{"KDF negotiation", func(p *peer) { p.kdfOther = true }, ReasonKDFNegotiation, 2},
+		{"unknown non-skippable attribute", func(p *peer) { p.unknownNonSkippable = true }, ReasonMalformed, 2},
+		{"wrong K", func(p *peer) {
+			p.c = testCipherWith("0396eb317b6d1c36f19c1c84cd6ffd16", testOPc)
+		}, ReasonAuthenticationReject, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, store, _ := newTestServer(t, TypeAKAPrime)
+			p := newPeer(t, TypeAKAPrime)
+			tc.set(p)
+			res, rounds := run(t, s, p)
+			if res.Outcome != OutcomeFailure || res.Reason != tc.reason {
+				t.Fatalf("outcome %s (%s), want failure %s", res.Outcome, res.Reason, tc.reason)
+			}
+			if rounds != tc.rounds {
+				t.Errorf("%d rounds, want %d", rounds, tc.rounds)
+			}
+			if res.MSK != ([64]byte{}) {
+				t.Error("keys handed out on failure")
+			}
+			if store.Len() != 0 {
+				t.Error("conversation kept after failure")
+			}
+		})
+	}
+}
+
+func TestServer_UnknownSkippableAttributeIgnored(t *testing.T) {
+	s, _, _, _ := newTestServer(t, TypeAKAPrime)
+	p := newPeer(t, TypeAKAPrime)
+	p.unknownSkippable = true
+	if res, _ := run(t, s, p); res.Outcome != OutcomeSuccess {
+		t.Fatalf("outcome %s (%s)", res.Outcome, res.Reason)
+	}
+}
+
+func TestServer_UnknownSubscriber(t *testing.T) {
+	s, _, store, _ := newTestServer(t, TypeAKAPrime)
+	p := newPeer(t, TypeAKAPrime)
+	p.identity = "6001019999999999" + realm
+	res, rounds := run(t, s, p)
+	if res.Outcome != OutcomeFailure || res.Reason != ReasonUnknownSubscriber || rounds != 1 {
+		t.Fatalf("outcome %s (%s) after %d rounds", res.Outcome, res.Reason, rounds)
+	}
+	if store.Len() != 0 {
+		t.Error("conversation kept")
+	}
+}
+
+func TestServer_Nak(t *testing.T) {
+	t.Run("switches to the peer's method", func(t *testing.T) {
+		s, _, _, _ := newTestServer(t, TypeAKAPrime, TypeAKA)
+		p := newPeer(t, TypeAKA) // speaks only AKA
+		p.identity = "anonymous" + realm
+		res, rounds := run(t, s, p)
+		if res.Outcome != OutcomeSuccess || res.Method != TypeAKA {
+			t.Fatalf("outcome %s (%s) method %s", res.Outcome, res.Reason, res.Method)
+		}
+		if rounds != 4 { // identity, Nak, AKA-Identity, challenge
+			t.Errorf("%d rounds, want 4", rounds)
+		}
+	})
+	t.Run("no common method", func(t *testing.T) {
+		s, _, _, _ := newTestServer(t, TypeAKAPrime)
+		p := newPeer(t, TypeAKA)
+		res, _ := run(t, s, p)
+		if res.Outcome != OutcomeFailure || res.Reason != ReasonNoCommonMethod {
+			t.Fatalf("outcome %s (%s)", res.Outcome, res.Reason)
+		}
+	})
+	t.Run("only as the first answer", func(t *testing.T) {
+		s, _, _, _ := newTestServer(t, TypeAKAPrime, TypeAKA)
+		ctx := context.Background()
+		var res Result
+		msg := AppendResponse(nil, 1, TypeIdentity, []byte("anonymous"+realm))
+		s.Handle(ctx, nil, msg, nil, &res)
+		state := res.Conversation
+		// Answer the AKA'-Identity properly, then Nak the challenge.
+		p := newPeer(t, TypeAKAPrime)
+		msg = p.respond(res.Packet)
+		s.Handle(ctx, state[:], msg, nil, &res)
+		if res.Outcome != OutcomeContinue {
+			t.Fatalf("outcome %s", res.Outcome)
+		}
+		nak := AppendResponse(nil, res.Packet[1], TypeNak, []byte{byte(TypeAKA)})
+		s.Handle(ctx, state[:], nak, nil, &res)
+		if res.Outcome != OutcomeFailure || res.Reason != ReasonUnexpected {
+			t.Fatalf("late Nak: outcome %s (%s)", res.Outcome, res.Reason)
+		}
+	})
+}
+
+func TestServer_Discards(t *testing.T) {
+	s, _, store, _ := newTestServer(t, TypeAKAPrime)
+	ctx := context.Background()
+	var res Result
+	start := func() ConversationID {
+		msg := AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm))
+		if err := s.Handle(ctx, nil, msg, nil, &res); err != nil || res.Outcome != OutcomeContinue {
+			t.Fatalf("start: %v %s", err, res.Outcome)
+		}
+		return res.Conversation
+	}
+	id := start()
+	challengeID := res.Packet[1]
+	for _, tc := range []struct {
+		name   string
+		state  []byte
+		msg    []byte
+		reason Reason
+	}{
+		{"malformed EAP", id[:], []byte{2, 1, 0}, ReasonMalformed},
+		{"a request, not a response", id[:], AppendRequest(nil, challengeID, TypeAKAPrime, []byte{1, 0, 0}), ReasonNotResponse},
+		{"identifier of another request", id[:], AppendResponse(nil, challengeID+1, TypeAKAPrime, []byte{1, 0, 0}), ReasonIdentifierMismatch},
+		{"first message not an identity", nil, AppendResponse(nil, 1, TypeAKAPrime, []byte{1, 0, 0}), ReasonUnexpected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.Handle(ctx, tc.state, tc.msg, nil, &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != OutcomeDiscard || res.Reason != tc.reason {
+				t.Fatalf("outcome %s (%s), want discard %s", res.Outcome, res.Reason, tc.reason)
+			}
+		})
+	}
+	// Discards leave the conversation as it was.
+	if store.Len() != 1 {
+		t.Fatalf("%d conversations, want 1", store.Len())
+	}
+}
+
+func TestServer_UnknownOrExpiredConversationFails(t *testing.T) {
+	s, _, store, clock := newTestServer(t, TypeAKAPrime)
+	ctx := context.Background()
+	var res Result
+	msg := AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm))
+	s.Handle(ctx, nil, msg, nil, &res)
+	id := res.Conversation
+	p := newPeer(t, TypeAKAPrime)
+	answer := p.respond(res.Packet)
+
+	clock.t = clock.t.Add(61 * time.Second) // past the 60 s timeout
+	s.Handle(ctx, id[:], answer, nil, &res)
+	if res.Outcome != OutcomeFailure || res.Reason != ReasonUnknownConversation {
+		t.Fatalf("expired: outcome %s (%s)", res.Outcome, res.Reason)
+	}
+	if store.Len() != 0 {
+		t.Error("expired conversation kept")
+	}
+	s.Handle(ctx, []byte("short"), answer, nil, &res)
+	if res.Outcome != OutcomeFailure || res.Reason != ReasonUnknownConversation {
+		t.Fatalf("bad state: outcome %s (%s)", res.Outcome, res.Reason)
+	}
+}
+
+func TestServer_BackendErrorsAreErrors(t *testing.T) {
+	s, h, store, _ := newTestServer(t, TypeAKAPrime)
+	h.fail = errBackend
+	var res Result
+	msg := AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm))
+	err := s.Handle(context.Background(), nil, msg, nil, &res)
+	if !errors.Is(err, errBackend) {
+		t.Fatalf("err = %v, want the backend error", err)
+	}
+	if store.Len() != 0 {
+		t.Error("conversation stored on error")
+	}
+}
+
+func TestServer_StoreFullDiscards(t *testing.T) {
+	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
+	st := NewMemoryStore(1, clock.now)
+	s, err := NewServer(ServerConfig{Methods: []Type{TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}, &testHSS{}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	msg := AppendResponse(nil, 1, TypeIdentity, []byte("anonymous"+realm))
+	s.Handle(context.Background(), nil, msg, nil, &res)
+	if res.Outcome != OutcomeContinue {
+		t.Fatal(res.Outcome)
+	}
+	s.Handle(context.Background(), nil, msg, nil, &res)
+	if res.Outcome != OutcomeDiscard || res.Reason != ReasonStoreFull {
+		t.Fatalf("outcome %s (%s), want discard store_full", res.Outcome, res.Reason)
+	}
+}
+
+func TestNewServer_RejectsBadConfig(t *testing.T) {
+	h, st := &testHSS{}, NewMemoryStore(1, nil)
+	for _, tc := range []struct {
+		name string
+		cfg  ServerConfig
+	}{
+		{"no methods", ServerConfig{NetworkName: "WLAN", Timeout: time.Second}},
+		{"duplicate", ServerConfig{Methods: []Type{TypeAKA, TypeAKA}, Timeout: time.Second}},
+		{"not AKA", ServerConfig{Methods: []Type{TypeIdentity}, Timeout: time.Second}},
+		{"AKA' without network name", ServerConfig{Methods: []Type{TypeAKAPrime}, Timeout: time.Second}},
+		{"no timeout", ServerConfig{Methods: []Type{TypeAKA}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewServer(tc.cfg, h, st); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+func TestConversation_StringRedacts(t *testing.T) {
+	c := &Conversation{}
+	c.Keys.MSK[0] = 0xab
+	if s := c.String() + c.GoString(); bytes.Contains([]byte(s), []byte("ab")) {
+		t.Errorf("%q", s)
+	}
+}
+
+// BenchmarkFullAKAPrime is one whole EAP-AKA' authentication through the
+// state machine in process: identity, challenge (vector, CK'/IK', PRF',
+// MAC), response (MAC, RES), success. The peer's work is outside the timer.
+func BenchmarkFullAKAPrime(b *testing.B) {
+	s, _, _, _ := newTestServer(b, TypeAKAPrime)
+	ctx := context.Background()
+	identity := AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm))
+	buf := make([]byte, 0, 1024)
+	var res Result
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Handle(ctx, nil, identity, buf, &res); err != nil || res.Outcome != OutcomeContinue {
+			b.Fatal(err, res.Outcome)
+		}
+		id := res.Conversation
+		b.StopTimer()
+		p := newPeer(b, TypeAKAPrime)
+		answer := p.respond(res.Packet)
+		b.StartTimer()
+		if err := s.Handle(ctx, id[:], answer, buf, &res); err != nil || res.Outcome != OutcomeSuccess {
+			b.Fatal(err, res.Outcome, res.Reason)
+		}
+	}
+}
