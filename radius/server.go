@@ -1,0 +1,409 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/vendors/microsoft"
+
+	"github.com/aaa-project/aaa/eap"
+)
+
+// EAPHandler is the EAP server the front end drives (*eap.Server).
+type EAPHandler interface {
+	Handle(ctx context.Context, state, msg, buf []byte, res *eap.Result) error
+}
+
+// Drop reasons: every request we do not answer is counted under one.
+type DropReason uint8
+
+const (
+	DropUnknownClient DropReason = iota
+	DropMalformed
+	DropNotAccessRequest
+	DropNoMessageAuthenticator
+	DropBadMessageAuthenticator
+	DropInProgress
+	DropOverload
+	DropEAPDiscard
+	DropBackend
+	DropPanic
+	numDropReasons
+)
+
+var dropNames = [numDropReasons]string{
+	DropUnknownClient:           "unknown_client",
+	DropMalformed:               "malformed",
+	DropNotAccessRequest:        "not_access_request",
+	DropNoMessageAuthenticator:  "no_message_authenticator",
+	DropBadMessageAuthenticator: "bad_message_authenticator",
+	DropInProgress:              "duplicate_in_progress",
+	DropOverload:                "overload",
+	DropEAPDiscard:              "eap_discard",
+	DropBackend:                 "backend_error",
+	DropPanic:                   "panic",
+}
+
+func (r DropReason) String() string {
+	if r < numDropReasons {
+		return dropNames[r]
+	}
+	return "unknown"
+}
+
+// Stats are the server's counters. Read them with Snapshot.
+type Stats struct {
+	Requests     atomic.Uint64
+	Accepts      atomic.Uint64
+	Rejects      atomic.Uint64
+	Challenges   atomic.Uint64
+	Replays      atomic.Uint64
+	Resyncs      atomic.Uint64
+	dropped      [numDropReasons]atomic.Uint64
+	eapFailures  [eap.NumReasons]atomic.Uint64
+	NoEAPRejects atomic.Uint64
+	InFlight     atomic.Int64
+}
+
+// Snapshot returns the counters by name, for expvar and logs.
+func (s *Stats) Snapshot() map[string]uint64 {
+	m := map[string]uint64{
+		"requests":         s.Requests.Load(),
+		"access_accept":    s.Accepts.Load(),
+		"access_reject":    s.Rejects.Load(),
+		"access_challenge": s.Challenges.Load(),
+		"replayed":         s.Replays.Load(),
+		"resyncs":          s.Resyncs.Load(),
+		"reject_no_eap":    s.NoEAPRejects.Load(),
+	}
+	for i := range s.dropped {
+		m["dropped_"+DropReason(i).String()] = s.dropped[i].Load()
+	}
+	for i := range s.eapFailures {
+		if i == int(eap.ReasonNone) {
+			continue
+		}
+		m["eap_failure_"+eap.Reason(i).String()] = s.eapFailures[i].Load()
+	}
+	return m
+}
+
+// Dropped returns the count for one drop reason.
+func (s *Stats) Dropped(r DropReason) uint64 { return s.dropped[r].Load() }
+
+// EAPFailures returns the count of EAP failures (or discards) for a reason.
+func (s *Stats) EAPFailures(r eap.Reason) uint64 { return s.eapFailures[r].Load() }
+
+// Server is the RADIUS authentication server.
+type Server struct {
+	cfg     Config
+	clients clientTable
+	eap     EAPHandler
+	log     *zap.Logger
+	dedup   *dedupCache
+	sem     chan struct{}
+	Stats   Stats
+
+	mu   sync.Mutex
+	conn *net.UDPConn
+	wg   sync.WaitGroup
+	done chan struct{}
+}
+
+// New returns a server for a validated cfg. It starts nothing.
+func New(cfg Config, h EAPHandler, log *zap.Logger) (*Server, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate("radius"); err != nil {
+		return nil, err
+	}
+	cs, err := cfg.clients()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Server{
+		cfg:     cfg,
+		clients: newClientTable(cs),
+		eap:     h,
+		log:     log,
+		dedup:   newDedupCache(cfg.DuplicateCacheSize, cfg.DuplicateCache),
+		sem:     make(chan struct{}, cfg.MaxInFlight),
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// Listen binds the configured UDP address.
+func (s *Server) Listen() (*net.UDPConn, error) {
+	ap, err := netip.ParseAddrPort(s.cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	return net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+}
+
+// Serve answers requests on conn until Shutdown. ctx is the parent of every
+// request's context.
+func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {
+	s.mu.Lock()
+	if s.conn != nil {
+		s.mu.Unlock()
+		return errors.New("radius: already serving")
+	}
+	s.conn = conn
+	s.mu.Unlock()
+	defer close(s.done)
+	buf := make([]byte, radius.MaxPacketLength+1)
+	for {
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			s.log.Warn("radius read failed", zap.Error(err))
+			continue
+		}
+		select {
+		case s.sem <- struct{}{}:
+		default:
+			s.drop(DropOverload, from, nil)
+			continue
+		}
+		pkt := append([]byte(nil), buf[:n]...)
+		s.wg.Add(1)
+		s.Stats.InFlight.Add(1)
+		go func() {
+			defer func() {
+				<-s.sem
+				s.Stats.InFlight.Add(-1)
+				s.wg.Done()
+			}()
+			if resp := s.process(ctx, from, pkt); resp != nil {
+				s.write(conn, from, resp)
+			}
+		}()
+	}
+}
+
+// Shutdown stops reading and waits for requests in progress, at most until
+// ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return nil
+	}
+	conn.Close()
+	wait := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(wait)
+	}()
+	select {
+	case <-wait:
+		<-s.done
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) drop(r DropReason, from netip.AddrPort, client *Client) {
+	s.Stats.dropped[r].Add(1)
+	if ce := s.log.Check(zap.WarnLevel, "radius request dropped"); ce != nil {
+		name := ""
+		if client != nil {
+			name = client.Name
+		}
+		ce.Write(zap.String("reason", r.String()), zap.Stringer("from", from), zap.String("client", name))
+	}
+}
+
+// process runs one request through: client lookup, framing, duplicate
+// check, Message-Authenticator, EAP. It returns the answer to send, or nil.
+func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (resp []byte) {
+	client := s.clients.lookup(from.Addr())
+	if client == nil {
+		s.drop(DropUnknownClient, from, nil)
+		return nil
+	}
+	b, maOff, err := checkPacket(b)
+	if err != nil {
+		s.drop(DropMalformed, from, client)
+		return nil
+	}
+	if b[0] != codeAccessRequest {
+		s.drop(DropNotAccessRequest, from, client)
+		return nil
+	}
+	s.Stats.Requests.Add(1)
+	key := dedupKey{addr: from, id: b[1]}
+	copy(key.auth[:], b[4:20])
+	// Message-Authenticator is checked before the duplicate cache is
+	// consulted, so a forged packet can neither fetch nor fill an entry.
+	// Every Access-Request must carry one (RFC 3579 3.2 makes it mandatory
+	// with EAP-Message; BlastRADIUS, CVE-2024-3596, makes it mandatory for
+	// us on every request).
+	if err := verifyMessageAuthenticator(b, maOff, client.Secret); err != nil {
+		if errors.Is(err, errNoMsgAuth) {
+			s.drop(DropNoMessageAuthenticator, from, client)
+		} else {
+			s.drop(DropBadMessageAuthenticator, from, client)
+		}
+		return nil
+	}
+	switch cached, st := s.dedup.begin(key, time.Now()); st {
+	case dedupReplay:
+		s.Stats.Replays.Add(1)
+		return cached
+	case dedupPending:
+		s.drop(DropInProgress, from, client)
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			// Never answer after a panic: no Accept can come out of a
+			// state we do not understand.
+			resp = nil
+			s.Stats.dropped[DropPanic].Add(1)
+			s.log.Error("radius request panicked", zap.String("client", client.Name))
+		}
+		s.dedup.finish(key, resp, time.Now())
+	}()
+	return s.answer(ctx, client, from, b)
+}
+
+func (s *Server) write(conn *net.UDPConn, to netip.AddrPort, b []byte) {
+	if _, err := conn.WriteToUDPAddrPort(b, to); err != nil && !errors.Is(err, net.ErrClosed) {
+		s.log.Warn("radius write failed", zap.Error(err))
+	}
+}
+
+// answer runs EAP for an authentic Access-Request and encodes the reply, or
+// returns nil to send nothing.
+func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort, b []byte) []byte {
+	req, err := radius.Parse(b, client.Secret)
+	if err != nil {
+		s.drop(DropMalformed, from, client)
+		return nil
+	}
+	resp := &radius.Packet{
+		Identifier:    req.Identifier,
+		Authenticator: req.Authenticator,
+		Secret:        client.Secret,
+	}
+	var zero [16]byte
+	resp.Add(attrMessageAuthenticator, zero[:]) // first, filled in by encodeResponse
+	msg, err := rfc2869.EAPMessage_Lookup(req)
+	if err != nil {
+		// Not EAP: the only authentication we do is EAP.
+		s.Stats.NoEAPRejects.Add(1)
+		resp.Code = radius.CodeAccessReject
+		return s.encode(resp, from, client)
+	}
+	state, _ := rfc2865.State_Lookup(req)
+
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	var res eap.Result
+	defer res.Clear()
+	var buf [1024]byte
+	if err := s.eap.Handle(ctx, state, msg, buf[:0], &res); err != nil {
+		s.Stats.dropped[DropBackend].Add(1)
+		s.log.Error("eap request failed", zap.String("client", client.Name), zap.Error(err))
+		return nil
+	}
+	if res.Resynced && res.Outcome == eap.OutcomeSuccess {
+		s.Stats.Resyncs.Add(1)
+	}
+	switch res.Outcome {
+	case eap.OutcomeDiscard:
+		s.Stats.dropped[DropEAPDiscard].Add(1)
+		s.Stats.eapFailures[res.Reason].Add(1)
+		if ce := s.log.Check(zap.DebugLevel, "eap message discarded"); ce != nil {
+			ce.Write(zap.String("client", client.Name), zap.Stringer("reason", res.Reason))
+		}
+		return nil
+	case eap.OutcomeContinue:
+		s.Stats.Challenges.Add(1)
+		resp.Code = radius.CodeAccessChallenge
+		rfc2869.EAPMessage_Set(resp, res.Packet)
+		rfc2865.State_Set(resp, res.Conversation[:])
+	case eap.OutcomeSuccess:
+		s.Stats.Accepts.Add(1)
+		resp.Code = radius.CodeAccessAccept
+		rfc2869.EAPMessage_Set(resp, res.Packet)
+		// RFC 2548 2.4.2-3: MS-MPPE-Recv-Key is the first 32 octets of
+		// the MSK, Send-Key the next 32 (RFC 3748 / RFC 5247 usage).
+		if err := microsoft.MSMPPERecvKey_Add(resp, res.MSK[:32]); err != nil {
+			return nil
+		}
+		if err := microsoft.MSMPPESendKey_Add(resp, res.MSK[32:64]); err != nil {
+			return nil
+		}
+		if len(res.Identity) > 0 && len(res.Identity) <= 253 {
+			rfc2865.UserName_Set(resp, res.Identity)
+		}
+		if s.cfg.SessionTimeout > 0 {
+			rfc2865.SessionTimeout_Set(resp, rfc2865.SessionTimeout(s.cfg.SessionTimeout/time.Second))
+		}
+		s.log.Info("eap authentication succeeded",
+			zap.String("client", client.Name),
+			zap.String("method", methodName(res.Method)),
+			zap.String("imsi", MaskIMSI(res.IMSI)),
+			zap.Bool("resynced", res.Resynced))
+	case eap.OutcomeFailure:
+		s.Stats.Rejects.Add(1)
+		s.Stats.eapFailures[res.Reason].Add(1)
+		resp.Code = radius.CodeAccessReject
+		rfc2869.EAPMessage_Set(resp, res.Packet)
+		s.log.Info("eap authentication failed",
+			zap.String("client", client.Name),
+			zap.String("method", methodName(res.Method)),
+			zap.Stringer("reason", res.Reason))
+	}
+	return s.encode(resp, from, client)
+}
+
+func (s *Server) encode(p *radius.Packet, from netip.AddrPort, client *Client) []byte {
+	b, err := encodeResponse(p)
+	if err != nil {
+		s.log.Error("radius encode failed", zap.String("client", client.Name), zap.Error(err))
+		return nil
+	}
+	return b
+}
+
+func methodName(t eap.Type) string {
+	switch t {
+	case eap.TypeAKA:
+		return "aka"
+	case eap.TypeAKAPrime:
+		return "aka-prime"
+	}
+	return ""
+}
+
+// MaskIMSI keeps an IMSI personal data out of info logs: it shows the
+// MCC and MNC (5 digits) and the last two digits.
+func MaskIMSI(imsi string) string {
+	if len(imsi) < 8 {
+		return ""
+	}
+	b := []byte(imsi)
+	for i := 5; i < len(b)-2; i++ {
+		b[i] = 'x'
+	}
+	return string(b)
+}

@@ -1,0 +1,468 @@
+package radius
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/vendors/microsoft"
+
+	"github.com/aaa-project/aaa/eap"
+)
+
+const secret = "testing123"
+
+var (
+	nas = netip.MustParseAddrPort("127.0.0.1:40000")
+	msk = func() (m [64]byte) {
+		for i := range m {
+			m[i] = byte(0xa0 + i%16)
+		}
+		return
+	}()
+	eapResp = []byte{2, 9, 0, 10, 1, 'h', 'e', 'l', 'l', 'o'}
+)
+
+// scriptedEAP stands in for the EAP server: it returns a fixed result and
+// records what it was given. The EAP logic itself is tested in eap/ and end
+// to end against eapol_test in test/.
+type scriptedEAP struct {
+	calls    atomic.Int32
+	outcome  eap.Outcome
+	packet   []byte
+	err      error
+	panics   bool
+	gotMsg   []byte
+	gotState []byte
+}
+
+func (h *scriptedEAP) Handle(_ context.Context, state, msg, buf []byte, res *eap.Result) error {
+	h.calls.Add(1)
+	h.gotMsg, h.gotState = append([]byte(nil), msg...), append([]byte(nil), state...)
+	if h.panics {
+		panic("boom")
+	}
+	if h.err != nil {
+		return h.err
+	}
+	*res = eap.Result{Outcome: h.outcome, Packet: append(buf[:0], h.packet...), Method: eap.TypeAKAPrime,
+		Identity: []byte("6001010000000001@wlan.mnc001.mcc001.3gppnetwork.org"), IMSI: "001010000000001"}
+	res.Conversation[0] = 0x42
+	if h.outcome == eap.OutcomeSuccess {
+		res.MSK = msk
+	}
+	return nil
+}
+
+func newTestServer(t *testing.T, h EAPHandler, log *zap.Logger) *Server {
+	t.Helper()
+	s, err := New(Config{
+		Listen:         "127.0.0.1:0",
+		Clients:        []ClientConfig{{Name: "lab", Address: "127.0.0.0/8", Secret: secret}, {Name: "ap1", Address: "127.0.0.9", Secret: "other"}},
+		SessionTimeout: time.Hour,
+	}, h, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// request builds an Access-Request with EAP-Message (split into fragments
+// when long) and, unless noMA, a Message-Authenticator computed with sec.
+func request(t testing.TB, id byte, sec string, eapMsg []byte, state []byte, noMA bool) []byte {
+	t.Helper()
+	p := radius.New(radius.CodeAccessRequest, []byte(sec))
+	p.Identifier = id
+	rfc2865.UserName_SetString(p, "anonymous")
+	if eapMsg != nil {
+		rfc2869.EAPMessage_Set(p, eapMsg)
+	}
+	if state != nil {
+		rfc2865.State_Set(p, state)
+	}
+	if !noMA {
+		var zero [16]byte
+		p.Add(attrMessageAuthenticator, zero[:])
+	}
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !noMA {
+		mac := hmac.New(md5.New, []byte(sec))
+		mac.Write(b)
+		copy(b[len(b)-16:], mac.Sum(nil))
+	}
+	return b
+}
+
+// checkResponse verifies what every answer must be: authentic for the
+// request, Message-Authenticator first and valid.
+func checkResponse(t *testing.T, resp, req []byte) *radius.Packet {
+	t.Helper()
+	if !radius.IsAuthenticResponse(resp, req, []byte(secret)) {
+		t.Fatal("Response Authenticator does not verify")
+	}
+	if resp[20] != attrMessageAuthenticator || resp[21] != 18 {
+		t.Fatalf("first attribute %d, want Message-Authenticator", resp[20])
+	}
+	// RFC 3579 3.2: HMAC-MD5 over the response with the Request
+	// Authenticator in place and the M-A value zeroed.
+	c := append([]byte(nil), resp...)
+	copy(c[4:20], req[4:20])
+	clear(c[22:38])
+	mac := hmac.New(md5.New, []byte(secret))
+	mac.Write(c)
+	if !hmac.Equal(mac.Sum(nil), resp[22:38]) {
+		t.Fatal("Message-Authenticator does not verify")
+	}
+	p, err := radius.Parse(resp, []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestProcess_ChallengeCarriesStateAndFragments(t *testing.T) {
+	long := make([]byte, 600) // an EAP packet longer than one attribute
+	long[0], long[1], long[2], long[3] = 1, 3, 0x02, 0x58
+	h := &scriptedEAP{outcome: eap.OutcomeContinue, packet: long}
+	s := newTestServer(t, h, nil)
+	in := make([]byte, 300)
+	in[0], in[1], in[2], in[3] = 2, 2, 0x01, 0x2c
+	req := request(t, 1, secret, in, []byte("prev-state"), false)
+	resp := s.process(context.Background(), nas, req)
+	if resp == nil {
+		t.Fatal("no answer")
+	}
+	p := checkResponse(t, resp, req)
+	if p.Code != radius.CodeAccessChallenge {
+		t.Fatalf("code %v", p.Code)
+	}
+	if !bytes.Equal(h.gotMsg, in) || string(h.gotState) != "prev-state" {
+		t.Error("EAP-Message fragments or State not passed on as sent")
+	}
+	var frags []int
+	for _, a := range p.Attributes {
+		if a.Type == rfc2869.EAPMessage_Type {
+			frags = append(frags, len(a.Attribute))
+		}
+	}
+	if len(frags) != 3 || frags[0] != 253 || frags[1] != 253 || frags[2] != 94 {
+		t.Errorf("EAP-Message fragments %v, want [253 253 94]", frags)
+	}
+	got, _ := rfc2869.EAPMessage_Lookup(p)
+	if !bytes.Equal(got, long) {
+		t.Error("EAP-Message reassembles to something else")
+	}
+	if st := rfc2865.State_Get(p); len(st) != 16 || st[0] != 0x42 {
+		t.Errorf("State %x", st)
+	}
+}
+
+func TestProcess_AcceptCarriesMPPEKeys(t *testing.T) {
+	h := &scriptedEAP{outcome: eap.OutcomeSuccess, packet: []byte{3, 9, 0, 4}}
+	s := newTestServer(t, h, nil)
+	req := request(t, 2, secret, eapResp, nil, false)
+	resp := s.process(context.Background(), nas, req)
+	p := checkResponse(t, resp, req)
+	if p.Code != radius.CodeAccessAccept {
+		t.Fatalf("code %v", p.Code)
+	}
+	q, _ := radius.Parse(req, []byte(secret))
+	recv, err := microsoft.MSMPPERecvKey_Lookup(p, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send, err := microsoft.MSMPPESendKey_Lookup(p, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFC 2548 / RFC 3748: Recv-Key = MSK[0:32], Send-Key = MSK[32:64].
+	if !bytes.Equal(recv, msk[:32]) || !bytes.Equal(send, msk[32:]) {
+		t.Error("MPPE keys do not decrypt to the MSK halves")
+	}
+	if got := rfc2865.UserName_GetString(p); !strings.HasPrefix(got, "6001010000000001@") {
+		t.Errorf("User-Name %q", got)
+	}
+	if got := rfc2865.SessionTimeout_Get(p); got != 3600 {
+		t.Errorf("Session-Timeout %d", got)
+	}
+	if e, _ := rfc2869.EAPMessage_Lookup(p); !bytes.Equal(e, []byte{3, 9, 0, 4}) {
+		t.Errorf("EAP-Message %x", e)
+	}
+	// The salts come from crypto/rand: two answers never share one.
+	resp2 := s.process(context.Background(), nas, request(t, 3, secret, eapResp, nil, false))
+	if bytes.Equal(mppeSalt(t, resp), mppeSalt(t, resp2)) {
+		t.Error("same MPPE salt twice")
+	}
+}
+
+func mppeSalt(t *testing.T, resp []byte) []byte {
+	p, _ := radius.Parse(resp, []byte(secret))
+	for _, a := range p.Attributes {
+		if a.Type == rfc2865.VendorSpecific_Type {
+			return a.Attribute[6:8]
+		}
+	}
+	t.Fatal("no vendor attribute")
+	return nil
+}
+
+func TestProcess_RejectCarriesEAPFailure(t *testing.T) {
+	h := &scriptedEAP{outcome: eap.OutcomeFailure, packet: []byte{4, 9, 0, 4}}
+	s := newTestServer(t, h, nil)
+	req := request(t, 4, secret, eapResp, nil, false)
+	p := checkResponse(t, s.process(context.Background(), nas, req), req)
+	if p.Code != radius.CodeAccessReject {
+		t.Fatalf("code %v", p.Code)
+	}
+	if e, _ := rfc2869.EAPMessage_Lookup(p); !bytes.Equal(e, []byte{4, 9, 0, 4}) {
+		t.Errorf("EAP-Message %x", e)
+	}
+	if s.Stats.Rejects.Load() != 1 {
+		t.Error("reject not counted")
+	}
+}
+
+func TestProcess_NoEAPMessageIsRejected(t *testing.T) {
+	h := &scriptedEAP{}
+	s := newTestServer(t, h, nil)
+	req := request(t, 5, secret, nil, nil, false)
+	p := checkResponse(t, s.process(context.Background(), nas, req), req)
+	if p.Code != radius.CodeAccessReject || h.calls.Load() != 0 || s.Stats.NoEAPRejects.Load() != 1 {
+		t.Fatalf("code %v calls %d", p.Code, h.calls.Load())
+	}
+}
+
+func TestProcess_Drops(t *testing.T) {
+	good := request(t, 6, secret, eapResp, nil, false)
+	acct := append([]byte(nil), good...)
+	acct[0] = 4
+	// A header claiming 24 octets whose one attribute claims 9.
+	overrun := append(append([]byte{1, 6, 0, 24}, good[4:20]...), 1, 9, 0, 0)
+	twoMA := func() []byte {
+		p := radius.New(radius.CodeAccessRequest, []byte(secret))
+		var z [16]byte
+		p.Add(attrMessageAuthenticator, z[:])
+		p.Add(attrMessageAuthenticator, z[:])
+		b, _ := p.Encode()
+		return b
+	}()
+	for _, tc := range []struct {
+		name   string
+		from   netip.AddrPort
+		pkt    []byte
+		reason DropReason
+	}{
+		{"unknown client", netip.MustParseAddrPort("192.0.2.1:1812"), good, DropUnknownClient},
+		{"shorter than a header", nas, good[:19], DropMalformed},
+		{"length beyond the datagram", nas, good[:len(good)-1], DropMalformed},
+		{"attribute overruns", nas, overrun, DropMalformed},
+		{"two Message-Authenticators", nas, twoMA, DropMalformed},
+		{"not an Access-Request", nas, acct, DropNotAccessRequest},
+		{"no Message-Authenticator", nas, request(t, 7, secret, eapResp, nil, true), DropNoMessageAuthenticator},
+		{"wrong secret", nas, request(t, 8, "wrong", eapResp, nil, false), DropBadMessageAuthenticator},
+		// The most specific prefix wins: 127.0.0.9 has its own secret.
+		{"secret of the wider prefix", netip.MustParseAddrPort("127.0.0.9:1"), good, DropBadMessageAuthenticator},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &scriptedEAP{outcome: eap.OutcomeContinue, packet: []byte{1, 1, 0, 5, 1}}
+			s := newTestServer(t, h, nil)
+			if resp := s.process(context.Background(), tc.from, tc.pkt); resp != nil {
+				t.Fatal("answered")
+			}
+			if h.calls.Load() != 0 {
+				t.Error("EAP saw a dropped packet")
+			}
+			if got := s.Stats.Dropped(tc.reason); got != 1 {
+				t.Errorf("%s counted %d times", tc.reason, got)
+			}
+		})
+	}
+}
+
+func TestProcess_RetransmissionGetsTheSameAnswer(t *testing.T) {
+	h := &scriptedEAP{outcome: eap.OutcomeSuccess, packet: []byte{3, 9, 0, 4}}
+	s := newTestServer(t, h, nil)
+	ctx := context.Background()
+	req := request(t, 9, secret, eapResp, nil, false)
+	first := s.process(ctx, nas, req)
+	again := s.process(ctx, nas, req)
+	if !bytes.Equal(first, again) {
+		t.Fatal("retransmission got a different answer")
+	}
+	if h.calls.Load() != 1 || s.Stats.Replays.Load() != 1 {
+		t.Fatalf("EAP ran %d times, replays %d", h.calls.Load(), s.Stats.Replays.Load())
+	}
+	// Same Identifier from another port, or a new authenticator: new requests.
+	s.process(ctx, netip.MustParseAddrPort("127.0.0.1:40001"), req)
+	s.process(ctx, nas, request(t, 9, secret, eapResp, nil, false))
+	if h.calls.Load() != 3 {
+		t.Fatalf("EAP ran %d times, want 3", h.calls.Load())
+	}
+}
+
+func TestProcess_BackendErrorIsNotCachedOrAnswered(t *testing.T) {
+	h := &scriptedEAP{err: errors.New("hss down")}
+	s := newTestServer(t, h, nil)
+	ctx := context.Background()
+	req := request(t, 10, secret, eapResp, nil, false)
+	if s.process(ctx, nas, req) != nil {
+		t.Fatal("answered on backend error")
+	}
+	h.err, h.outcome, h.packet = nil, eap.OutcomeFailure, []byte{4, 9, 0, 4}
+	if s.process(ctx, nas, req) == nil {
+		t.Fatal("the retransmission after recovery was not processed")
+	}
+	if s.Stats.Dropped(DropBackend) != 1 || h.calls.Load() != 2 {
+		t.Errorf("backend drops %d calls %d", s.Stats.Dropped(DropBackend), h.calls.Load())
+	}
+}
+
+func TestProcess_PanicIsRecoveredCountedAndUnanswered(t *testing.T) {
+	h := &scriptedEAP{panics: true}
+	s := newTestServer(t, h, nil)
+	if s.process(context.Background(), nas, request(t, 11, secret, eapResp, nil, false)) != nil {
+		t.Fatal("answered after a panic")
+	}
+	if s.Stats.Dropped(DropPanic) != 1 {
+		t.Error("panic not counted")
+	}
+}
+
+// Secrets never reach a log line: run every outcome at debug level and look
+// for the shared secret and the MSK, raw and hex.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	for _, outcome := range []eap.Outcome{eap.OutcomeSuccess, eap.OutcomeFailure, eap.OutcomeContinue, eap.OutcomeDiscard} {
+		h := &scriptedEAP{outcome: outcome, packet: []byte{3, 9, 0, 4}}
+		s := newTestServer(t, h, zap.New(core))
+		s.process(context.Background(), nas, request(t, 12, secret, eapResp, nil, false))
+		s.process(context.Background(), nas, request(t, 13, "wrong", eapResp, nil, false))
+	}
+	h := &scriptedEAP{err: errors.New("hss down")}
+	newTestServer(t, h, zap.New(core)).process(context.Background(), nas, request(t, 14, secret, eapResp, nil, false))
+	if logs.Len() == 0 {
+		t.Fatal("nothing logged: the test would prove nothing")
+	}
+	hexMSK := []byte("a0a1a2a3")
+	for _, e := range logs.All() {
+		line := e.Message
+		for k, v := range e.ContextMap() {
+			line += " " + k + "=" + toString(v)
+		}
+		for _, leak := range []string{secret, string(msk[:8]), string(hexMSK), "001010000000001"} {
+			if strings.Contains(line, leak) {
+				t.Errorf("log line %q contains %q", line, leak)
+			}
+		}
+	}
+}
+
+func toString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return ""
+}
+
+// The real loop: a datagram in, the answer out, then a clean shutdown.
+func TestServe_UDP(t *testing.T) {
+	h := &scriptedEAP{outcome: eap.OutcomeFailure, packet: []byte{4, 9, 0, 4}}
+	s := newTestServer(t, h, nil)
+	conn, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(context.Background(), conn) }()
+
+	c, err := net.Dial("udp", conn.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := request(t, 15, secret, eapResp, nil, false)
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := checkResponse(t, buf[:n], req); p.Code != radius.CodeAccessReject {
+		t.Fatalf("code %v", p.Code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve returned %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := func() Config {
+		c := Config{Listen: "127.0.0.1:1812", Clients: []ClientConfig{{Name: "lab", Address: "127.0.0.0/8", Secret: "s3cret-value"}}}
+		c.SetDefaults()
+		return c
+	}
+	if err := func() *Config { c := good(); return &c }().Validate("radius"); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"bad listen", func(c *Config) { c.Listen = "localhost" }, "radius.listen"},
+		{"no clients", func(c *Config) { c.Clients = nil }, "radius.clients: at least one"},
+		{"empty secret", func(c *Config) { c.Clients[0].Secret = "" }, "radius.clients[0].secret: empty"},
+		{"bad address", func(c *Config) { c.Clients[0].Address = "10.0.0.0/33" }, "radius.clients[0].address"},
+		{"duplicate name", func(c *Config) { c.Clients = append(c.Clients, c.Clients[0]) }, "radius.clients[1].name: duplicate"},
+		{"spaces around secret", func(c *Config) { c.Clients[0].Secret = " s3cret-value" }, "white space"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good()
+			tc.mod(&c)
+			err := c.Validate("radius")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cret-value") {
+				t.Error("error quotes the secret")
+			}
+		})
+	}
+}
+
+func TestMaskIMSI(t *testing.T) {
+	if got := MaskIMSI("001010000000001"); got != "00101xxxxxxxx01" {
+		t.Errorf("got %q", got)
+	}
+	if got := MaskIMSI("123"); got != "" {
+		t.Errorf("short: %q", got)
+	}
+}
