@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"expvar"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/aaa-project/aaa/eap"
+	"github.com/aaa-project/aaa/hss"
+	"github.com/aaa-project/aaa/radius"
+)
+
+// app is aaad wired from a validated configuration. newApp starts nothing,
+// so --check-config exercises everything but the listeners.
+type app struct {
+	cfg    *Config
+	log    *zap.Logger
+	convs  *eap.MemoryStore
+	radius *radius.Server
+}
+
+func zapError(err error) zap.Field { return zap.Error(err) }
+
+func newLogger(c LogConfig) (*zap.Logger, error) {
+	zc := zap.NewProductionConfig() // JSON, sampling on (per message)
+	if c.Format == "console" {
+		zc.Encoding = "console"
+		zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	}
+	lvl, err := zapcore.ParseLevel(c.Level)
+	if err != nil {
+		return nil, err
+	}
+	zc.Level = zap.NewAtomicLevelAt(lvl)
+	zc.DisableStacktrace = true
+	return zc.Build()
+}
+
+func newApp(cfg *Config, fsys fs.FS) (*app, error) {
+	log, err := newLogger(cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("log: %w", err)
+	}
+	csv, err := readFile(fsys, cfg.HSS.Subscribers)
+	if err != nil {
+		return nil, fmt.Errorf("hss.subscribers: %w", err)
+	}
+	subs, err := hss.ReadSubscribersCSV(bytes.NewReader(csv))
+	clear(csv)
+	if err != nil {
+		return nil, fmt.Errorf("hss.subscribers: %w", err)
+	}
+	store, err := hss.NewMemoryStore(subs)
+	for i := range subs {
+		clear(subs[i].K[:])
+		clear(subs[i].OPc[:])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hss.subscribers: %w", err)
+	}
+	vectors, err := hss.NewLocal(store, *cfg.HSS.INDBits)
+	if err != nil {
+		return nil, fmt.Errorf("hss: %w", err)
+	}
+	convs := eap.NewMemoryStore(cfg.EAP.MaxConversations, nil)
+	eapServer, err := eap.NewServer(cfg.EAP.ServerConfig(), vectors, convs)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := radius.New(cfg.RADIUS, eapServer, log.Named("radius"))
+	if err != nil {
+		return nil, err
+	}
+	log.Info("subscribers loaded", zap.Int("count", store.Len()))
+	return &app{cfg: cfg, log: log, convs: convs, radius: rs}, nil
+}
+
+// run serves until ctx ends (SIGTERM, SIGINT), then drains requests in
+// progress for at most shutdown_grace.
+func (a *app) run(ctx context.Context) error {
+	defer a.log.Sync()
+	conn, err := a.radius.Listen()
+	if err != nil {
+		return fmt.Errorf("radius.listen: %w", err)
+	}
+	a.log.Info("radius server listening", zap.String("addr", conn.LocalAddr().String()))
+
+	serveCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go a.convs.Run(serveCtx, a.cfg.EAP.ConversationTimeout/4+time.Second)
+
+	var admin *http.Server
+	if a.cfg.Admin.Listen != "" {
+		admin, err = a.startAdmin()
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("admin.listen: %w", err)
+		}
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.radius.Serve(serveCtx, conn) }()
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down", zap.Duration("grace", a.cfg.ShutdownGrace))
+	case err := <-serveErr:
+		return err
+	}
+	grace, cancelGrace := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+	defer cancelGrace()
+	err = a.radius.Shutdown(grace)
+	if admin != nil {
+		admin.Shutdown(grace)
+	}
+	a.log.Info("stopped", zap.Any("counters", a.radius.Stats.Snapshot()))
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+func (a *app) startAdmin() (*http.Server, error) {
+	ln, err := net.Listen("tcp", a.cfg.Admin.Listen)
+	if err != nil {
+		return nil, err
+	}
+	stats := &a.radius.Stats
+	expvar.Publish("radius", expvar.Func(func() any { return stats.Snapshot() }))
+	mux := http.NewServeMux()
+	mux.Handle("/debug/vars", expvar.Handler())
+	if a.cfg.Admin.PProf {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	a.log.Info("admin listening", zap.String("addr", ln.Addr().String()), zap.Bool("pprof", a.cfg.Admin.PProf))
+	return srv, nil
+}
