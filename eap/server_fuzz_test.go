@@ -36,7 +36,9 @@ func FuzzServerHandle(f *testing.F) {
 		id := res.Conversation
 		var genuine []byte
 		if m, err := ParseAKA(res.Packet); err == nil && m.Subtype == SubtypeChallenge {
-			genuine = newPeer(t, m.Packet.Type).respond(res.Packet)
+			p := newPeer(t, m.Packet.Type)
+			p.identity = string(trimNUL([]byte(identity))) // keys come from the identity sent
+			genuine = p.respond(res.Packet)
 		}
 		if len(answer) > 1 {
 			answer[1] = res.Packet[1] // match the identifier so it is processed
