@@ -225,8 +225,8 @@ func (e *AttrError) Unwrap() error { return e.Err }
 // Attrs checks syntax only. Which attributes a subtype may carry, and what to
 // do with AT_PADDING, AT_COUNTER, AT_NONCE_S or AT_NEXT_* outside encrypted
 // data (RFC 4187 §10.10-10.12, §10.16-10.18 carry them inside AT_ENCR_DATA),
-// is for the state machine, which can also parse decrypted AT_ENCR_DATA with
-// Attrs.parse.
+// is for the state machine, which decrypts and parses AT_ENCR_DATA with
+// DecryptAttrs.
 type Attrs struct {
 	Present         uint64 // bitset: for a known attribute type t, bit attrBit(t) is set when present; use Has(t)
 	RAND            []byte // 16 octets

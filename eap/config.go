@@ -1,6 +1,7 @@
 package eap
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -18,6 +19,43 @@ type Config struct {
 	ConversationTimeout time.Duration `yaml:"conversation_timeout"`
 	// MaxConversations bounds conversations held at once.
 	MaxConversations int `yaml:"max_conversations"`
+	// ResultIndications offers protected result indications
+	// (AT_RESULT_IND, RFC 4187 6.2).
+	ResultIndications *bool            `yaml:"result_indications"`
+	Pseudonyms        PseudonymsConfig `yaml:"pseudonyms"`
+	FastReauth        FastReauthConfig `yaml:"fast_reauth"`
+}
+
+// PseudonymsConfig is eap.pseudonyms.
+type PseudonymsConfig struct {
+	Enabled  *bool         `yaml:"enabled"`
+	Lifetime time.Duration `yaml:"lifetime"`
+	// Stateless seals the IMSI into the pseudonym under Keys instead of
+	// storing it; every node needs the same keys.
+	Stateless bool                 `yaml:"stateless"`
+	Keys      []PseudonymKeyConfig `yaml:"keys"`
+}
+
+// PseudonymKeyConfig is one stateless pseudonym key: the first one seals,
+// all of them open (rotation).
+type PseudonymKeyConfig struct {
+	ID  uint8  `yaml:"id"`
+	Key string `yaml:"key"` // 32 or 64 hex digits
+}
+
+// String keeps the key out of logs.
+func (k PseudonymKeyConfig) String() string { return fmt.Sprintf("{%d REDACTED}", k.ID) }
+
+// FastReauthConfig is eap.fast_reauth.
+type FastReauthConfig struct {
+	Enabled *bool `yaml:"enabled"`
+	// Lifetime of an unused re-authentication identity.
+	Lifetime time.Duration `yaml:"lifetime"`
+	// MaxCount fast re-authentications after one full authentication.
+	MaxCount int `yaml:"max_count"`
+	// MaxAge since the full authentication, after which a full one is
+	// forced.
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 // SetDefaults fills unset fields.
@@ -33,6 +71,27 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MaxConversations == 0 {
 		c.MaxConversations = 100000
+	}
+	on := func(b **bool) {
+		if *b == nil {
+			t := true
+			*b = &t
+		}
+	}
+	on(&c.ResultIndications)
+	on(&c.Pseudonyms.Enabled)
+	on(&c.FastReauth.Enabled)
+	if c.Pseudonyms.Lifetime == 0 {
+		c.Pseudonyms.Lifetime = 24 * time.Hour
+	}
+	if c.FastReauth.Lifetime == 0 {
+		c.FastReauth.Lifetime = 24 * time.Hour
+	}
+	if c.FastReauth.MaxCount == 0 {
+		c.FastReauth.MaxCount = 16
+	}
+	if c.FastReauth.MaxAge == 0 {
+		c.FastReauth.MaxAge = 24 * time.Hour
 	}
 }
 
@@ -75,15 +134,70 @@ func (c *Config) Validate(prefix string) error {
 	if c.MaxConversations < 1 {
 		bad("max_conversations", "must be positive")
 	}
+	if c.Pseudonyms.Lifetime <= 0 {
+		bad("pseudonyms.lifetime", "must be positive")
+	}
+	if c.Pseudonyms.Stateless && len(c.Pseudonyms.Keys) == 0 {
+		bad("pseudonyms.keys", "stateless pseudonyms need at least one key")
+	}
+	ids := map[uint8]bool{}
+	for i, k := range c.Pseudonyms.Keys {
+		key := fmt.Sprintf("pseudonyms.keys[%d]", i)
+		if ids[k.ID] {
+			bad(key+".id", "used twice")
+		}
+		ids[k.ID] = true
+		if b, err := hex.DecodeString(k.Key); err != nil || (len(b) != 16 && len(b) != 32) {
+			bad(key+".key", "want 32 or 64 hex digits")
+		}
+	}
+	if c.FastReauth.Lifetime <= 0 {
+		bad("fast_reauth.lifetime", "must be positive")
+	}
+	if c.FastReauth.MaxAge <= 0 {
+		bad("fast_reauth.max_age", "must be positive")
+	}
+	if c.FastReauth.MaxCount < 1 || c.FastReauth.MaxCount > 65535 {
+		bad("fast_reauth.max_count", "want 1 to 65535")
+	}
 	return errors.Join(errs...)
 }
 
-// ServerConfig turns a validated Config into the server's.
-func (c *Config) ServerConfig() ServerConfig {
-	sc := ServerConfig{NetworkName: c.NetworkName, Timeout: c.ConversationTimeout}
+// ServerConfig turns a validated Config (defaults set) into the server's.
+func (c *Config) ServerConfig() (ServerConfig, error) {
+	sc := ServerConfig{
+		NetworkName:       c.NetworkName,
+		Timeout:           c.ConversationTimeout,
+		ResultIndications: *c.ResultIndications,
+		Pseudonyms: PseudonymPolicy{
+			Enabled:  *c.Pseudonyms.Enabled,
+			Lifetime: c.Pseudonyms.Lifetime,
+		},
+		FastReauth: ReauthPolicy{
+			Enabled:  *c.FastReauth.Enabled,
+			Lifetime: c.FastReauth.Lifetime,
+			MaxAge:   c.FastReauth.MaxAge,
+			MaxCount: uint16(c.FastReauth.MaxCount),
+		},
+	}
 	for _, m := range c.Methods {
 		t, _ := ParseMethod(m)
 		sc.Methods = append(sc.Methods, t)
 	}
-	return sc
+	if c.Pseudonyms.Stateless {
+		keys := make([]PseudonymKey, len(c.Pseudonyms.Keys))
+		for i, k := range c.Pseudonyms.Keys {
+			b, err := hex.DecodeString(k.Key)
+			if err != nil {
+				return sc, fmt.Errorf("eap.pseudonyms.keys[%d].key: not hex", i)
+			}
+			keys[i] = PseudonymKey{ID: k.ID, Key: b}
+		}
+		sealed, err := NewSealedPseudonyms(keys)
+		if err != nil {
+			return sc, fmt.Errorf("eap.pseudonyms.keys: %w", err)
+		}
+		sc.Pseudonyms.Sealed = sealed
+	}
+	return sc, nil
 }

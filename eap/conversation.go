@@ -25,6 +25,12 @@ const (
 	// StateNotification: a failure AKA-Notification is outstanding; any
 	// answer ends in EAP-Failure (RFC 4187 6.3.1).
 	StateNotification
+	// StateReauth: an AKA-Reauthentication request is outstanding.
+	StateReauth
+	// StateSuccessNotification: the peer asked for protected result
+	// indications and an AKA-Notification "Success" is outstanding; its
+	// acknowledgement gets EAP-Success (RFC 4187 6.2).
+	StateSuccessNotification
 )
 
 func (s State) String() string {
@@ -35,6 +41,10 @@ func (s State) String() string {
 		return "challenge"
 	case StateNotification:
 		return "notification"
+	case StateReauth:
+		return "reauth"
+	case StateSuccessNotification:
+		return "success_notification"
 	}
 	return "unknown"
 }
@@ -68,6 +78,24 @@ type Conversation struct {
 	Resynced       bool
 	// FailReason is why a failure AKA-Notification was sent.
 	FailReason Reason
+	// LastIDReq is the last identity request sent (AT_ANY_ID_REQ,
+	// AT_FULLAUTH_ID_REQ or AT_PERMANENT_ID_REQ): each round must ask for
+	// more than the one before (RFC 4187 4.1.1.x).
+	LastIDReq AttrType
+
+	// Fast re-authentication: Reauth is set once one is under way;
+	// Counter is the AT_COUNTER sent (0 for a full authentication) and
+	// NonceS the AT_NONCE_S. FullAuthAt dates the full authentication the
+	// keys come from.
+	Reauth     bool
+	Counter    uint16
+	NonceS     [16]byte
+	FullAuthAt time.Time
+	// NextPseudonym and NextReauthID are the usernames (no prefix, no
+	// realm) sent in AT_ENCR_DATA, stored when the authentication
+	// succeeds.
+	NextPseudonym string
+	NextReauthID  string
 
 	// IDMessages is every AKA-Identity request and response of this method
 	// run, in order, for AT_CHECKCODE (RFC 4187 10.13).

@@ -19,11 +19,13 @@
 // Performance contract: parsing a Challenge with ParseAKA and building one
 // with NewBuilder..Finish into a large enough caller buffer allocate 0 times,
 // and so do SetMAC and VerifyMAC; only a rejected message allocates, for the
-// returned *AttrError. Tests pin these figures with testing.AllocsPerRun.
+// returned *AttrError. AT_ENCR_DATA (AddEncrypted, DecryptAttrs) allocates
+// once, for the AES key schedule. Tests pin these figures with
+// testing.AllocsPerRun.
 //
 // Errors are the sentinels ErrShortPacket, ErrLength, ErrCode, ErrType,
-// ErrShortAttr, ErrAttrLen, ErrNonSkippable, ErrDuplicateAttr and
-// ErrAttrValue; an attribute-specific one comes wrapped in an *AttrError that
+// ErrShortAttr, ErrAttrLen, ErrNonSkippable, ErrDuplicateAttr, ErrAttrValue
+// and ErrEncrData; an attribute-specific one comes wrapped in an *AttrError that
 // names the attribute, so callers use errors.Is and errors.As. Error texts
 // name fields, never values, so no key material or identity reaches a log.
 package eap

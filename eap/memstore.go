@@ -9,14 +9,22 @@ import (
 
 const memShards = 32 // spreads lock contention over cores; a power of two
 
-// MemoryStore is a ConversationStore in process memory: bounded in size,
-// expiring entries on read and on Sweep. It suits a single node; a store
-// shared between nodes comes with the Redis backend.
+// MemoryStore is a Store in process memory: bounded in size, expiring
+// entries on read and on Sweep. It suits a single node; a store shared
+// between nodes comes with the Redis backend.
 type MemoryStore struct {
 	max    int64
 	live   atomic.Int64
 	now    func() time.Time
 	shards [memShards]memShard
+
+	// Pseudonyms and re-authentication contexts outlive conversations by
+	// hours; they get their own bound (maxRecords) so a flood of one kind
+	// cannot push out the other.
+	maxRecords int
+	recMu      sync.Mutex
+	pseudonyms map[string]PseudonymRecord
+	reauths    map[string]*ReauthRecord
 }
 
 type memShard struct {
@@ -24,13 +32,20 @@ type memShard struct {
 	m  map[ConversationID]*Conversation
 }
 
-// NewMemoryStore returns a store that holds at most max conversations. now
-// is the clock (time.Now when nil).
+// NewMemoryStore returns a store that holds at most max conversations and
+// 10*max pseudonyms and as many re-authentication contexts. now is the clock
+// (time.Now when nil).
 func NewMemoryStore(max int, now func() time.Time) *MemoryStore {
 	if now == nil {
 		now = time.Now
 	}
-	s := &MemoryStore{max: int64(max), now: now}
+	s := &MemoryStore{
+		max:        int64(max),
+		now:        now,
+		maxRecords: 10 * max,
+		pseudonyms: make(map[string]PseudonymRecord),
+		reauths:    make(map[string]*ReauthRecord),
+	}
 	for i := range s.shards {
 		s.shards[i].m = make(map[ConversationID]*Conversation)
 	}
@@ -95,7 +110,8 @@ func (s *MemoryStore) Delete(_ context.Context, id ConversationID) error {
 // included.
 func (s *MemoryStore) Len() int { return int(s.live.Load()) }
 
-// Sweep drops every expired conversation. Run it periodically (Run does).
+// Sweep drops every expired conversation and record. Run it periodically
+// (Run does).
 func (s *MemoryStore) Sweep() {
 	now := s.now()
 	for i := range s.shards {
@@ -104,6 +120,96 @@ func (s *MemoryStore) Sweep() {
 		s.sweepLocked(sh, now)
 		sh.mu.Unlock()
 	}
+	s.recMu.Lock()
+	s.sweepRecordsLocked(now)
+	s.recMu.Unlock()
+}
+
+func (s *MemoryStore) sweepRecordsLocked(now time.Time) {
+	for k, r := range s.pseudonyms {
+		if !now.Before(r.Expires) {
+			delete(s.pseudonyms, k)
+		}
+	}
+	for k, r := range s.reauths {
+		if !now.Before(r.Expires) {
+			r.Clear()
+			delete(s.reauths, k)
+		}
+	}
+}
+
+// PutPseudonym implements Store.
+func (s *MemoryStore) PutPseudonym(_ context.Context, pseudonym string, rec PseudonymRecord) error {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	if _, ok := s.pseudonyms[pseudonym]; !ok && len(s.pseudonyms) >= s.maxRecords {
+		s.sweepRecordsLocked(s.now())
+		if len(s.pseudonyms) >= s.maxRecords {
+			return ErrStoreFull
+		}
+	}
+	s.pseudonyms[pseudonym] = rec
+	return nil
+}
+
+// GetPseudonym implements Store.
+func (s *MemoryStore) GetPseudonym(_ context.Context, pseudonym string) (PseudonymRecord, error) {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	r, ok := s.pseudonyms[pseudonym]
+	if !ok {
+		return PseudonymRecord{}, ErrRecordNotFound
+	}
+	if !s.now().Before(r.Expires) {
+		delete(s.pseudonyms, pseudonym)
+		return PseudonymRecord{}, ErrRecordNotFound
+	}
+	return r, nil
+}
+
+// PutReauth implements Store.
+func (s *MemoryStore) PutReauth(_ context.Context, id string, rec *ReauthRecord) error {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	if _, ok := s.reauths[id]; !ok && len(s.reauths) >= s.maxRecords {
+		s.sweepRecordsLocked(s.now())
+		if len(s.reauths) >= s.maxRecords {
+			return ErrStoreFull
+		}
+	}
+	r := new(ReauthRecord)
+	*r = *rec
+	s.reauths[id] = r
+	return nil
+}
+
+// TakeReauth implements Store.
+func (s *MemoryStore) TakeReauth(_ context.Context, id string, rec *ReauthRecord) error {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	r, ok := s.reauths[id]
+	if !ok {
+		return ErrRecordNotFound
+	}
+	delete(s.reauths, id)
+	live := s.now().Before(r.Expires)
+	if live {
+		*rec = *r
+	}
+	r.Clear()
+	if !live {
+		return ErrRecordNotFound
+	}
+	return nil
+}
+
+// Records returns how many pseudonyms and re-authentication contexts are
+// held (expired ones not yet swept included).
+func (s *MemoryStore) Records() (pseudonyms, reauths int) {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	return len(s.pseudonyms), len(s.reauths)
 }
 
 // Run sweeps every interval until ctx ends.

@@ -103,11 +103,75 @@ type peer struct {
 	badRES, badMAC, badCheckcode, rejectAuth, clientError, kdfOther bool
 	unknownSkippable, unknownNonSkippable                           bool
 	alwaysSyncFail                                                  bool
+	// resultInd asks for protected result indications.
+	resultInd bool
+	// counterFloor makes the peer answer AT_COUNTER_TOO_SMALL to any
+	// counter not above it.
+	counterFloor uint16
 
 	idMsgs    []byte
 	keys      aka.Keys
 	lastID    uint8
 	syncFails int
+
+	// Learnt from AT_ENCR_DATA (wpa_supplicant appends the realm of the
+	// permanent identity to a pseudonym, and uses a re-authentication
+	// identity as it is).
+	pseudonym, reauthID string
+	counter             uint16
+	reauths             int // fast re-authentications completed
+	notifications       int // success notifications acknowledged
+	inReauth            bool
+	respondHook         func(req []byte)
+}
+
+// nextIdentity is what the peer puts in EAP-Response/Identity: its
+// re-authentication identity, else its pseudonym, else its permanent
+// identity (RFC 4187 4.1.1.x; wpa_supplicant eap_aka_get_identity).
+func (p *peer) nextIdentity() string {
+	switch {
+	case p.reauthID != "":
+		return p.reauthID
+	case p.pseudonym != "":
+		return p.pseudonym
+	}
+	return p.permanent
+}
+
+// startNext prepares the peer for a new conversation.
+func (p *peer) startNext() {
+	p.identity = p.nextIdentity()
+	p.idMsgs = nil
+	p.inReauth = false
+}
+
+func realmOf(identity string) string {
+	for i := range len(identity) {
+		if identity[i] == '@' {
+			return identity[i:]
+		}
+	}
+	return ""
+}
+
+// learn takes the next pseudonym and re-authentication identity from an
+// AT_ENCR_DATA the MAC has already covered.
+func (p *peer) learn(a *Attrs) {
+	p.reauthID = ""
+	if !a.Has(AttrEncrData) {
+		return
+	}
+	var scratch [MaxEncrDataLen]byte
+	in, err := DecryptAttrs(&p.keys.KEncr, a.IV, a.EncrData, scratch[:])
+	if err != nil {
+		p.t.Fatalf("peer: cannot decrypt AT_ENCR_DATA: %v", err)
+	}
+	if in.Has(AttrNextPseudonym) {
+		p.pseudonym = string(in.NextPseudonym) + realmOf(p.permanent)
+	}
+	if in.Has(AttrNextReauthID) {
+		p.reauthID = string(in.NextReauthID)
+	}
 }
 
 func newPeer(t testing.TB, method Type) *peer {
@@ -122,6 +186,9 @@ func newPeer(t testing.TB, method Type) *peer {
 // nothing.
 func (p *peer) respond(req []byte) []byte {
 	p.t.Helper()
+	if p.respondHook != nil {
+		p.respondHook(req)
+	}
 	pkt, err := ParsePacket(req)
 	if err != nil {
 		p.t.Fatalf("peer: server sent a malformed packet: %v", err)
@@ -140,19 +207,44 @@ func (p *peer) respond(req []byte) []byte {
 	switch m.Subtype {
 	case SubtypeIdentity:
 		p.idMsgs = append(p.idMsgs, req...)
+		identity := p.permanent
+		switch {
+		case m.Attrs.Has(AttrAnyIDReq):
+			identity = p.nextIdentity()
+		case m.Attrs.Has(AttrFullauthIDReq) && p.pseudonym != "":
+			identity = p.pseudonym
+		}
 		b := NewBuilder(nil, CodeResponse, pkt.Identifier, pkt.Type, SubtypeIdentity)
-		b.AddIdentityLike(AttrIdentity, []byte(p.permanent))
+		b.AddIdentityLike(AttrIdentity, []byte(identity))
 		out, _, err := b.Finish()
 		if err != nil {
 			p.t.Fatal(err)
 		}
 		p.idMsgs = append(p.idMsgs, out...)
-		p.identity = p.permanent
+		p.identity = identity
 		return out
 	case SubtypeChallenge:
 		return p.challenge(req, &m)
+	case SubtypeReauthentication:
+		return p.reauth(req, &m)
 	case SubtypeNotification:
 		b := NewBuilder(nil, CodeResponse, pkt.Identifier, pkt.Type, SubtypeNotification)
+		if m.Attrs.Notification&0x4000 == 0 { // P bit clear: after authentication, MAC-protected
+			if !VerifyMAC(pkt.Type, p.keys.KAutKey(), req, m.Attrs.MACOffset, nil) {
+				p.t.Fatal("peer: success notification AT_MAC does not verify")
+			}
+			p.notifications++
+			if p.inReauth {
+				inner := NewInnerBuilder(nil)
+				inner.AddUint16(AttrCounter, p.counter)
+				var iv [16]byte
+				b.AddEncrypted(&p.keys.KEncr, &iv, &inner)
+			}
+			b.AddMAC()
+			out, macOff, _ := b.Finish()
+			SetMAC(pkt.Type, p.keys.KAutKey(), out, macOff, nil)
+			return out
+		}
 		out, _, _ := b.Finish()
 		return out
 	}
@@ -227,7 +319,12 @@ func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
 	if string(m.Attrs.Checkcode) != string(want) {
 		p.t.Fatalf("peer: server AT_CHECKCODE %x, want %x", m.Attrs.Checkcode, want)
 	}
+	p.learn(&m.Attrs)
+	p.counter = 0
 	b := NewBuilder(nil, CodeResponse, id, t, SubtypeChallenge)
+	if p.resultInd && m.Attrs.Has(AttrResultInd) {
+		b.AddFlag(AttrResultInd)
+	}
 	if p.kdfOther {
 		b.AddUint16(AttrKDF, 2)
 	}
@@ -251,6 +348,59 @@ func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
 		k = make([]byte, len(k))
 	}
 	SetMAC(t, k, out, macOff, nil)
+	return out
+}
+
+// reauth answers AKA-Reauthentication (RFC 4187 5.4, 9.7-9.8).
+func (p *peer) reauth(req []byte, m *AKAMessage) []byte {
+	id, t := m.Packet.Identifier, m.Packet.Type
+	if !VerifyMAC(t, p.keys.KAutKey(), req, m.Attrs.MACOffset, nil) {
+		p.t.Fatal("peer: re-authentication AT_MAC does not verify")
+	}
+	if want := p.checkcode(t); string(m.Attrs.Checkcode) != string(want) {
+		p.t.Fatalf("peer: AT_CHECKCODE %x, want %x", m.Attrs.Checkcode, want)
+	}
+	var scratch [MaxEncrDataLen]byte
+	in, err := DecryptAttrs(&p.keys.KEncr, m.Attrs.IV, m.Attrs.EncrData, scratch[:])
+	if err != nil || !in.Has(AttrCounter) || !in.Has(AttrNonceS) {
+		p.t.Fatalf("peer: bad re-authentication encrypted data: %v", err)
+	}
+	nonceS := append([]byte(nil), in.NonceS...)
+	b := NewBuilder(nil, CodeResponse, id, t, SubtypeReauthentication)
+	inner := NewInnerBuilder(nil)
+	inner.AddUint16(AttrCounter, in.Counter)
+	var iv [16]byte
+	iv[0] = 7
+	if in.Counter <= p.counter || in.Counter <= p.counterFloor {
+		// wpa_supplicant keeps the re-authentication identity for the
+		// full authentication that follows, and forgets it otherwise.
+		inner.AddFlag(AttrCounterTooSmall)
+		p.reauthID = ""
+	} else {
+		p.counter = in.Counter
+		p.inReauth = true
+		if t == TypeAKAPrime {
+			p.keys.MSK, p.keys.EMSK = aka.DeriveReauthAKAPrime([]byte(p.identity), in.Counter, (*[16]byte)(nonceS), &p.keys.KRe)
+		} else {
+			p.keys.MSK, p.keys.EMSK = aka.DeriveReauthAKA([]byte(p.identity), in.Counter, (*[16]byte)(nonceS), &p.keys.MK)
+		}
+		p.reauthID = ""
+		if in.Has(AttrNextReauthID) {
+			p.reauthID = string(in.NextReauthID)
+		}
+		p.reauths++
+		if p.resultInd && m.Attrs.Has(AttrResultInd) {
+			b.AddFlag(AttrResultInd)
+		}
+	}
+	b.AddEncrypted(&p.keys.KEncr, &iv, &inner)
+	b.AddCheckcode(p.checkcode(t))
+	b.AddMAC()
+	out, macOff, err := b.Finish()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	SetMAC(t, p.keys.KAutKey(), out, macOff, nonceS)
 	return out
 }
 
@@ -292,8 +442,14 @@ func (p *peer) checkcode(t Type) []byte {
 // result and the number of round trips (Handle calls).
 func run(t testing.TB, s *Server, p *peer) (Result, int) {
 	t.Helper()
+	return runWith(t, s, p, p.identity)
+}
+
+// runWith is run with first as the EAP-Response/Identity.
+func runWith(t testing.TB, s *Server, p *peer, first string) (Result, int) {
+	t.Helper()
 	ctx := context.Background()
-	msg := AppendResponse(nil, 7, TypeIdentity, []byte(p.identity))
+	msg := AppendResponse(nil, 7, TypeIdentity, []byte(first))
 	var state []byte
 	var res Result
 	buf := make([]byte, 0, 1024)
@@ -327,11 +483,21 @@ type fixedClock struct{ t time.Time }
 func (c *fixedClock) now() time.Time { return c.t }
 
 func newTestServer(t testing.TB, methods ...Type) (*Server, *testHSS, *MemoryStore, *fixedClock) {
+	return newTestServerWith(t, nil, methods...)
+}
+
+// newTestServerWith lets a test change the configuration (pseudonyms, fast
+// re-authentication...) before the server is made.
+func newTestServerWith(t testing.TB, mod func(*ServerConfig), methods ...Type) (*Server, *testHSS, *MemoryStore, *fixedClock) {
 	t.Helper()
 	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
 	h := &testHSS{amf: 0x8000}
 	st := NewMemoryStore(100, clock.now)
-	s, err := NewServer(ServerConfig{Methods: methods, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}, h, st)
+	cfg := ServerConfig{Methods: methods, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := NewServer(cfg, h, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,8 +127,9 @@ type Result struct {
 	Identity []byte
 	IMSI     string
 	// Resynced is true when the conversation went through a
-	// resynchronisation.
-	Resynced bool
+	// resynchronisation, FastReauth when it was a fast re-authentication.
+	Resynced   bool
+	FastReauth bool
 	// MSK and EMSK are set on success (RFC 4187 7, RFC 9048 3.3).
 	MSK, EMSK [64]byte
 }
@@ -150,6 +151,34 @@ const biddingSupportsAKAPrime = 0x8000
 // S bit clear (failure), P bit set (no AT_MAC needed) (RFC 4187 10.19).
 const notificationGeneralFailure = 16384
 
+// IdentityDecrypter recovers the permanent identity from an encrypted one
+// (an identity starting with a NUL octet: IMSI privacy for Wi-Fi). The
+// privacy package implements it.
+type IdentityDecrypter interface {
+	Decrypt(identity []byte) ([]byte, error)
+}
+
+// PseudonymPolicy configures pseudonyms (RFC 4187 4.1.1.7).
+type PseudonymPolicy struct {
+	Enabled  bool
+	Lifetime time.Duration
+	// Sealed, when set, makes stateless pseudonyms; otherwise they are
+	// random and kept in the Store.
+	Sealed *SealedPseudonyms
+}
+
+// ReauthPolicy configures fast re-authentication (RFC 4187 5).
+type ReauthPolicy struct {
+	Enabled bool
+	// Lifetime is how long an unused re-authentication identity stays
+	// valid; MaxAge how long after the full authentication its keys may
+	// still be used; MaxCount how many fast re-authentications may follow
+	// one full authentication.
+	Lifetime time.Duration
+	MaxAge   time.Duration
+	MaxCount uint16
+}
+
 // ServerConfig is the parsed EAP configuration.
 type ServerConfig struct {
 	// Methods are the enabled methods, TypeAKAPrime and/or TypeAKA, most
@@ -159,7 +188,14 @@ type ServerConfig struct {
 	// TS 24.302 8.1.1.1); "WLAN" for Wi-Fi.
 	NetworkName string
 	// Timeout is how long a conversation lives without an answer.
-	Timeout time.Duration
+	Timeout    time.Duration
+	Pseudonyms PseudonymPolicy
+	FastReauth ReauthPolicy
+	// ResultIndications offers AT_RESULT_IND (RFC 4187 6.2).
+	ResultIndications bool
+	// Identities decrypts privacy-protected identities; nil treats them
+	// as unknown identities.
+	Identities IdentityDecrypter
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -171,13 +207,17 @@ type Server struct {
 	methods     []Type
 	networkName string
 	timeout     time.Duration
+	pseudonyms  PseudonymPolicy
+	reauth      ReauthPolicy
+	resultInd   bool
+	identities  IdentityDecrypter
 	now         func() time.Time
 	vectors     VectorSource
-	convs       ConversationStore
+	store       Store
 }
 
 // NewServer checks cfg and returns a Server. It starts nothing.
-func NewServer(cfg ServerConfig, vectors VectorSource, convs ConversationStore) (*Server, error) {
+func NewServer(cfg ServerConfig, vectors VectorSource, store Store) (*Server, error) {
 	if len(cfg.Methods) == 0 {
 		return nil, errors.New("eap: no method enabled")
 	}
@@ -195,8 +235,14 @@ func NewServer(cfg ServerConfig, vectors VectorSource, convs ConversationStore) 
 	if cfg.Timeout <= 0 {
 		return nil, errors.New("eap: conversation timeout must be positive")
 	}
-	if vectors == nil || convs == nil {
-		return nil, errors.New("eap: vector source and conversation store are required")
+	if cfg.Pseudonyms.Enabled && cfg.Pseudonyms.Lifetime <= 0 {
+		return nil, errors.New("eap: pseudonym lifetime must be positive")
+	}
+	if cfg.FastReauth.Enabled && (cfg.FastReauth.Lifetime <= 0 || cfg.FastReauth.MaxAge <= 0 || cfg.FastReauth.MaxCount == 0) {
+		return nil, errors.New("eap: fast re-authentication needs a positive lifetime, max age and max count")
+	}
+	if vectors == nil || store == nil {
+		return nil, errors.New("eap: vector source and store are required")
 	}
 	now := cfg.Now
 	if now == nil {
@@ -206,9 +252,13 @@ func NewServer(cfg ServerConfig, vectors VectorSource, convs ConversationStore) 
 		methods:     slices.Clone(cfg.Methods),
 		networkName: cfg.NetworkName,
 		timeout:     cfg.Timeout,
+		pseudonyms:  cfg.Pseudonyms,
+		reauth:      cfg.FastReauth,
+		resultInd:   cfg.ResultIndications,
+		identities:  cfg.Identities,
 		now:         now,
 		vectors:     vectors,
-		convs:       convs,
+		store:       store,
 	}, nil
 }
 
@@ -240,7 +290,7 @@ func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result
 		return nil
 	}
 	copy(id[:], state)
-	if err := s.convs.Get(ctx, id, &c); err != nil {
+	if err := s.store.Get(ctx, id, &c); err != nil {
 		if errors.Is(err, ErrConversationNotFound) {
 			s.fail(ctx, nil, pkt.Identifier, ReasonUnknownConversation, buf, res)
 			return nil
@@ -278,8 +328,7 @@ func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result
 		s.fail(ctx, &c, pkt.Identifier, ReasonAuthenticationReject, buf, res)
 		return nil
 	case SubtypeNotification:
-		// Only a failure notification is ever outstanding (StateNotification).
-		s.fail(ctx, &c, pkt.Identifier, c.FailReason, buf, res)
+		s.handleNotification(ctx, &c, msg, &m, buf, res)
 		return nil
 	case SubtypeIdentity:
 		return s.handleIdentity(ctx, &c, msg, &m, buf, res)
@@ -288,6 +337,8 @@ func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result
 	case SubtypeChallenge:
 		s.handleChallenge(ctx, &c, msg, &m, buf, res)
 		return nil
+	case SubtypeReauthentication:
+		return s.handleReauth(ctx, &c, msg, &m, buf, res)
 	}
 	s.fail(ctx, &c, pkt.Identifier, ReasonUnexpected, buf, res)
 	return nil
@@ -304,8 +355,10 @@ func subtypeAllowed(state State, st Subtype) bool {
 		return state == StateIdentity
 	case SubtypeChallenge, SubtypeSynchronizationFailure, SubtypeAuthenticationReject:
 		return state == StateChallenge
+	case SubtypeReauthentication:
+		return state == StateReauth
 	case SubtypeNotification:
-		return state == StateNotification
+		return state == StateNotification || state == StateSuccessNotification
 	}
 	return false
 }
@@ -321,48 +374,159 @@ func (s *Server) start(ctx context.Context, pkt Packet, buf []byte, res *Result)
 		return nil
 	}
 	identity := trimNUL(pkt.Data)
-	if len(identity) > maxIdentityLen {
+	if len(identity) > maxIdentityLen && !isEncryptedIdentity(identity) {
 		s.fail(ctx, nil, pkt.Identifier, ReasonNoIdentity, buf, res)
 		return nil
 	}
 	c := Conversation{LastID: pkt.Identifier, Identity: bytes.Clone(identity)}
 	rand.Read(c.ID[:]) // never fails (crypto/rand, Go 1.24+)
-	id := ParseIdentity(c.Identity)
 	c.Method = s.methods[0]
-	if id.Method != 0 && slices.Contains(s.methods, id.Method) {
-		c.Method = id.Method
+	if m := ParseIdentity(identity).Method; m != 0 && slices.Contains(s.methods, m) {
+		c.Method = m
 	}
-	return s.proceed(ctx, &c, id, buf, res)
+	return s.proceed(ctx, &c, buf, res)
 }
 
-// proceed sends a challenge when the identity names a subscriber and asks
-// for one otherwise (RFC 4187 4.1.1).
-func (s *Server) proceed(ctx context.Context, c *Conversation, id Identity, buf []byte, res *Result) error {
-	if id.Kind == IdentityPermanent {
+// maxEncryptedIdentityLen bounds a privacy-protected identity: base64 of a
+// 4096-bit RSA block with a realm and key identifier fits well within it.
+const maxEncryptedIdentityLen = 1024
+
+// isEncryptedIdentity: an identity protected for privacy starts with a NUL
+// octet (WBA IMSI privacy protection for Wi-Fi). trimNUL only trims the end.
+func isEncryptedIdentity(id []byte) bool {
+	return len(id) > 1 && id[0] == 0 && len(id) <= maxEncryptedIdentityLen
+}
+
+// proceed acts on the identity in c.Identity (RFC 4187 4.1.1, hostapd's
+// eap_aka_determine_identity): a permanent identity or a known pseudonym
+// gets a challenge, a known re-authentication identity a fast
+// re-authentication, anything else an identity request.
+func (s *Server) proceed(ctx context.Context, c *Conversation, buf []byte, res *Result) error {
+	if isEncryptedIdentity(c.Identity) {
+		// Phones derive the keys from the decrypted identity, not the
+		// one they sent: so do we. What does not decrypt is an unknown
+		// identity.
+		if s.identities == nil {
+			return s.sendIdentityRequest(ctx, c, AttrPermanentIDReq, buf, res)
+		}
+		plain, err := s.identities.Decrypt(c.Identity)
+		if err != nil || ParseIdentity(plain).Kind != IdentityPermanent {
+			return s.sendIdentityRequest(ctx, c, AttrPermanentIDReq, buf, res)
+		}
+		c.Identity = plain
+	}
+	id := ParseIdentity(c.Identity)
+	switch id.Kind {
+	case IdentityPermanent:
 		c.IMSI = string(id.Value)
 		return s.sendChallenge(ctx, c, buf, res)
+	case IdentityPseudonym:
+		imsi, err := s.lookupPseudonym(ctx, id)
+		if err != nil {
+			return err
+		}
+		if imsi == "" {
+			// RFC 4187 4.1.1.x: an unknown pseudonym gets
+			// AT_PERMANENT_ID_REQ.
+			return s.sendIdentityRequest(ctx, c, AttrPermanentIDReq, buf, res)
+		}
+		c.IMSI = imsi
+		return s.sendChallenge(ctx, c, buf, res)
+	case IdentityReauth:
+		if s.reauth.Enabled && id.Method == c.Method {
+			var rec ReauthRecord
+			err := s.store.TakeReauth(ctx, string(id.Value), &rec)
+			defer rec.Clear()
+			switch {
+			case err == nil && s.reauthAllowed(&rec, c.Method):
+				return s.sendReauth(ctx, c, &rec, buf, res)
+			case err != nil && !errors.Is(err, ErrRecordNotFound):
+				return fmt.Errorf("eap: load re-authentication context: %w", err)
+			}
+		}
+		// Unknown, used up or expired: ask for a full authentication
+		// identity (pseudonym or permanent), as hostapd does.
+		return s.sendIdentityRequest(ctx, c, AttrFullauthIDReq, buf, res)
 	}
-	return s.sendIdentityRequest(ctx, c, buf, res)
+	return s.sendIdentityRequest(ctx, c, s.firstIDRequest(), buf, res)
 }
 
-// sendIdentityRequest asks for an identity with AKA-Identity. Without
-// pseudonyms or fast re-authentication only the permanent identity can be
-// used, so AT_PERMANENT_ID_REQ is the one request we make (RFC 4187 4.1.1.3),
-// and we make it once: a peer that does not answer it with a permanent
-// identity will not on a second try either.
-func (s *Server) sendIdentityRequest(ctx context.Context, c *Conversation, buf []byte, res *Result) error {
-	if c.IdentityRounds > 0 {
+// firstIDRequest is the weakest identity request worth making for an
+// identity we cannot use (RFC 4187 4.1.1.x): any identity when we can do
+// fast re-authentication, a full authentication identity when we know
+// pseudonyms, the permanent identity otherwise.
+func (s *Server) firstIDRequest() AttrType {
+	switch {
+	case s.reauth.Enabled:
+		return AttrAnyIDReq
+	case s.pseudonyms.Enabled:
+		return AttrFullauthIDReq
+	}
+	return AttrPermanentIDReq
+}
+
+func idRequestRank(t AttrType) int {
+	switch t {
+	case AttrAnyIDReq:
+		return 1
+	case AttrFullauthIDReq:
+		return 2
+	case AttrPermanentIDReq:
+		return 3
+	}
+	return 0
+}
+
+var idRequestByRank = [4]AttrType{1: AttrAnyIDReq, 2: AttrFullauthIDReq, 3: AttrPermanentIDReq}
+
+func (s *Server) lookupPseudonym(ctx context.Context, id Identity) (string, error) {
+	if !s.pseudonyms.Enabled {
+		return "", nil
+	}
+	if s.pseudonyms.Sealed != nil {
+		imsi, err := s.pseudonyms.Sealed.Open(pseudonymPrefix(id.Method), id.Value, s.now())
+		if err != nil {
+			return "", nil
+		}
+		return imsi, nil
+	}
+	rec, err := s.store.GetPseudonym(ctx, string(id.Value))
+	if errors.Is(err, ErrRecordNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("eap: look up pseudonym: %w", err)
+	}
+	return rec.IMSI, nil
+}
+
+// reauthAllowed enforces the configured limits: past them a full
+// authentication is forced.
+func (s *Server) reauthAllowed(rec *ReauthRecord, method Type) bool {
+	return rec.Method == method && rec.Counter < s.reauth.MaxCount &&
+		s.now().Before(rec.FullAuthAt.Add(s.reauth.MaxAge))
+}
+
+// sendIdentityRequest asks for an identity with AKA-Identity. Each round
+// asks for more than the one before (any, then full authentication, then
+// permanent identity: at most three rounds, RFC 4187 4.1.1.x); a peer that
+// has given nothing usable by then fails.
+func (s *Server) sendIdentityRequest(ctx context.Context, c *Conversation, want AttrType, buf []byte, res *Result) error {
+	rank := max(idRequestRank(want), idRequestRank(c.LastIDReq)+1)
+	if rank > 3 {
 		s.fail(ctx, c, c.LastID, ReasonNoIdentity, buf, res)
 		return nil
 	}
+	req := idRequestByRank[rank]
 	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeIdentity)
-	b.AddFlag(AttrPermanentIDReq)
+	b.AddFlag(req)
 	out, _, err := b.Finish()
 	if err != nil {
 		return fmt.Errorf("eap: build identity request: %w", err)
 	}
 	c.IDMessages = append(slices.Clip(c.IDMessages), out...)
 	c.IdentityRounds++
+	c.LastIDReq = req
 	return s.send(ctx, c, StateIdentity, out, res)
 }
 
@@ -376,13 +540,13 @@ func (s *Server) handleIdentity(ctx context.Context, c *Conversation, msg []byte
 		return nil
 	}
 	identity := trimNUL(m.Attrs.Identity)
-	if len(identity) > maxIdentityLen {
+	if len(identity) > maxIdentityLen && !isEncryptedIdentity(identity) {
 		s.fail(ctx, c, m.Packet.Identifier, ReasonNoIdentity, buf, res)
 		return nil
 	}
 	c.IDMessages = append(slices.Clip(c.IDMessages), msg...)
 	c.Identity = bytes.Clone(identity)
-	return s.proceed(ctx, c, ParseIdentity(c.Identity), buf, res)
+	return s.proceed(ctx, c, buf, res)
 }
 
 // handleNak switches method when the peer refuses the first request of the
@@ -406,11 +570,26 @@ func (s *Server) handleNak(ctx context.Context, c *Conversation, pkt Packet, buf
 	// A new method is a new run: its AT_CHECKCODE covers only its own
 	// identity messages.
 	c.Method, c.Naked = next, true
-	c.Requests, c.IdentityRounds, c.IDMessages = 0, 0, nil
-	return s.proceed(ctx, c, ParseIdentity(c.Identity), buf, res)
+	c.Requests, c.IdentityRounds, c.IDMessages, c.LastIDReq = 0, 0, nil, 0
+	return s.proceed(ctx, c, buf, res)
 }
 
-// sendChallenge fetches a vector, derives the keys and sends AKA-Challenge.
+func pseudonymPrefix(m Type) byte {
+	if m == TypeAKAPrime {
+		return '7'
+	}
+	return '2'
+}
+
+func reauthPrefix(m Type) byte {
+	if m == TypeAKAPrime {
+		return '8'
+	}
+	return '4'
+}
+
+// sendChallenge fetches a vector, derives the keys and sends AKA-Challenge,
+// with the next pseudonym and re-authentication identity encrypted in it.
 func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte, res *Result) error {
 	var nn string
 	if c.Method == TypeAKAPrime {
@@ -442,6 +621,7 @@ func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte,
 		aka.DeriveAKA(c.Identity, &v.IK, &v.CK, &c.Keys)
 	}
 	c.RAND, c.XRES, c.XRESLen = v.RAND, v.XRES, v.XRESLen
+	c.Reauth, c.Counter, c.FullAuthAt = false, 0, s.now()
 
 	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeChallenge)
 	b.AddRAND(&v.RAND)
@@ -454,6 +634,16 @@ func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte,
 		// bidding-down to EAP-AKA is detected.
 		b.AddUint16(AttrBidding, biddingSupportsAKAPrime)
 	}
+	if s.resultInd {
+		b.AddFlag(AttrResultInd)
+	}
+	var innerBuf [2 * (4 + maxIdentityLen)]byte
+	inner := NewInnerBuilder(innerBuf[:0])
+	if s.nextIdentities(c, &inner, true) {
+		var iv [16]byte
+		rand.Read(iv[:])
+		b.AddEncrypted(&c.Keys.KEncr, &iv, &inner)
+	}
 	var cc [sha256.Size]byte
 	b.AddCheckcode(c.checkcode(&cc))
 	b.AddMAC()
@@ -463,6 +653,40 @@ func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte,
 	}
 	SetMAC(c.Method, c.Keys.KAutKey(), out, macOff, nil)
 	return s.send(ctx, c, StateChallenge, out, res)
+}
+
+// nextIdentities picks the next pseudonym and re-authentication identity
+// (RFC 4187 4.1.1.7, 5.1) and adds them to inner; false when there are none.
+// The re-authentication identity carries the realm of the identity in use,
+// so that it routes like it (the peer uses it as it is); the pseudonym does
+// not, since the peer appends its realm.
+func (s *Server) nextIdentities(c *Conversation, inner *InnerBuilder, pseudonym bool) bool {
+	var name [1 + maxIdentityLen]byte
+	added := false
+	c.NextPseudonym = ""
+	if pseudonym && s.pseudonyms.Enabled {
+		if s.pseudonyms.Sealed != nil {
+			c.NextPseudonym = s.pseudonyms.Sealed.Seal(pseudonymPrefix(c.Method), c.IMSI, s.now().Add(s.pseudonyms.Lifetime))
+		} else {
+			c.NextPseudonym = randomUsername()
+		}
+		n := append(append(name[:0], pseudonymPrefix(c.Method)), c.NextPseudonym...)
+		inner.AddIdentityLike(AttrNextPseudonym, n)
+		added = true
+	}
+	if s.reauth.Enabled && c.Counter < s.reauth.MaxCount &&
+		s.now().Before(c.FullAuthAt.Add(s.reauth.MaxAge)) {
+		c.NextReauthID = randomUsername()
+		n := append(append(name[:0], reauthPrefix(c.Method)), c.NextReauthID...)
+		if realm := ParseIdentity(c.Identity).Realm; len(realm) > 0 && len(n)+1+len(realm) <= maxIdentityLen {
+			n = append(append(n, '@'), realm...)
+		}
+		inner.AddIdentityLike(AttrNextReauthID, n)
+		added = true
+	} else {
+		c.NextReauthID = ""
+	}
+	return added
 }
 
 // checkcode is AT_CHECKCODE's value: a hash over the AKA-Identity messages
@@ -479,6 +703,17 @@ func (c *Conversation) checkcode(out *[sha256.Size]byte) []byte {
 	h := sha1.Sum(c.IDMessages)
 	copy(out[:], h[:])
 	return out[:sha1.Size]
+}
+
+// checkcodeOK: the peer's AT_CHECKCODE must match ours, and must be there
+// when ours is not empty.
+func (c *Conversation) checkcodeOK(a *Attrs) bool {
+	var cc [sha256.Size]byte
+	want := c.checkcode(&cc)
+	if !a.Has(AttrCheckcode) {
+		return len(want) == 0
+	}
+	return len(a.Checkcode) == len(want) && subtle.ConstantTimeCompare(a.Checkcode, want) == 1
 }
 
 func (s *Server) handleSyncFailure(ctx context.Context, c *Conversation, m *AKAMessage, buf []byte, res *Result) error {
@@ -515,34 +750,175 @@ func (s *Server) handleChallenge(ctx context.Context, c *Conversation, msg []byt
 		return
 	}
 	// The checkcode is checked only now that AT_MAC has shown the message
-	// is the peer's. It must be there when we sent a non-empty one.
-	var cc [sha256.Size]byte
-	want := c.checkcode(&cc)
-	if a.Has(AttrCheckcode) || len(want) > 0 {
-		if !a.Has(AttrCheckcode) || len(a.Checkcode) != len(want) ||
-			subtle.ConstantTimeCompare(a.Checkcode, want) != 1 {
-			s.notifyFailure(ctx, c, ReasonCheckcodeMismatch, buf, res)
-			return
-		}
+	// is the peer's.
+	if !c.checkcodeOK(a) {
+		s.notifyFailure(ctx, c, ReasonCheckcodeMismatch, buf, res)
+		return
 	}
 	if !a.Has(AttrRES) || len(a.RES) != int(c.XRESLen) ||
 		subtle.ConstantTimeCompare(a.RES, c.XRES[:c.XRESLen]) != 1 {
 		s.notifyFailure(ctx, c, ReasonRESMismatch, buf, res)
 		return
 	}
+	s.authenticated(ctx, c, a.Has(AttrResultInd), m.Packet.Identifier, buf, res)
+}
+
+// sendReauth starts a fast re-authentication from rec (RFC 4187 5.4, RFC
+// 9048 3.3): new MSK/EMSK from the stored MK or K_re, AT_COUNTER and
+// AT_NONCE_S (and the next re-authentication identity, while the limits
+// allow) encrypted under the stored K_encr, AT_MAC under the stored K_aut.
+func (s *Server) sendReauth(ctx context.Context, c *Conversation, rec *ReauthRecord, buf []byte, res *Result) error {
+	c.IMSI = rec.IMSI
+	c.Reauth = true
+	c.Counter = rec.Counter + 1
+	c.FullAuthAt = rec.FullAuthAt
+	c.Keys.KEncr, c.Keys.KAut, c.Keys.KAutLen, c.Keys.MK, c.Keys.KRe = rec.KEncr, rec.KAut, rec.KAutLen, rec.MK, rec.KRe
+	rand.Read(c.NonceS[:])
+	// The identity in the derivation is the re-authentication identity the
+	// peer sent (RFC 4187 7).
+	if c.Method == TypeAKAPrime {
+		c.Keys.MSK, c.Keys.EMSK = aka.DeriveReauthAKAPrime(c.Identity, c.Counter, &c.NonceS, &c.Keys.KRe)
+	} else {
+		c.Keys.MSK, c.Keys.EMSK = aka.DeriveReauthAKA(c.Identity, c.Counter, &c.NonceS, &c.Keys.MK)
+	}
+	var innerBuf [16 + 4 + 4 + maxIdentityLen]byte
+	inner := NewInnerBuilder(innerBuf[:0])
+	inner.AddUint16(AttrCounter, c.Counter)
+	inner.AddNonceS(&c.NonceS)
+	s.nextIdentities(c, &inner, false) // pseudonyms come with full authentications only
+	var iv [16]byte
+	rand.Read(iv[:])
+	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeReauthentication)
+	b.AddEncrypted(&c.Keys.KEncr, &iv, &inner)
+	if s.resultInd {
+		b.AddFlag(AttrResultInd)
+	}
+	var cc [sha256.Size]byte
+	b.AddCheckcode(c.checkcode(&cc))
+	b.AddMAC()
+	out, macOff, err := b.Finish()
+	if err != nil {
+		return fmt.Errorf("eap: build re-authentication: %w", err)
+	}
+	SetMAC(c.Method, c.Keys.KAutKey(), out, macOff, nil)
+	return s.send(ctx, c, StateReauth, out, res)
+}
+
+func (s *Server) handleReauth(ctx context.Context, c *Conversation, msg []byte, m *AKAMessage, buf []byte, res *Result) error {
+	a := &m.Attrs
+	// The peer's MAC covers its message and our NONCE_S (RFC 4187 10.15).
+	if !a.Has(AttrMAC) || !VerifyMAC(c.Method, c.Keys.KAutKey(), msg, a.MACOffset, c.NonceS[:]) {
+		s.notifyFailure(ctx, c, ReasonMACMismatch, buf, res)
+		return nil
+	}
+	if !c.checkcodeOK(a) {
+		s.notifyFailure(ctx, c, ReasonCheckcodeMismatch, buf, res)
+		return nil
+	}
+	var scratch [MaxEncrDataLen]byte
+	inner, err := DecryptAttrs(&c.Keys.KEncr, a.IV, a.EncrData, scratch[:])
+	if err != nil || !inner.Has(AttrCounter) || inner.Counter != c.Counter {
+		s.notifyFailure(ctx, c, ReasonMalformed, buf, res)
+		return nil
+	}
+	if inner.Has(AttrCounterTooSmall) {
+		// The peer has seen this counter: run a full authentication
+		// now, with the subscriber we know and the re-authentication
+		// identity in the key derivation, as the peer expects (hostapd
+		// eap_aka_fullauth).
+		c.Reauth = false
+		c.NextReauthID = ""
+		return s.sendChallenge(ctx, c, buf, res)
+	}
+	s.authenticated(ctx, c, a.Has(AttrResultInd), m.Packet.Identifier, buf, res)
+	return nil
+}
+
+// authenticated is reached once the peer has proven itself. With protected
+// result indications asked for on both sides it sends AKA-Notification
+// "Success" first (RFC 4187 6.2); otherwise EAP-Success.
+func (s *Server) authenticated(ctx context.Context, c *Conversation, peerResultInd bool, id uint8, buf []byte, res *Result) {
+	if !s.resultInd || !peerResultInd {
+		s.succeed(ctx, c, id, buf, res)
+		return
+	}
+	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeNotification)
+	b.AddUint16(AttrNotification, notificationSuccess)
+	if c.Reauth {
+		// After a fast re-authentication the notification carries the
+		// counter, encrypted (RFC 4187 10.19).
+		var innerBuf [8]byte
+		inner := NewInnerBuilder(innerBuf[:0])
+		inner.AddUint16(AttrCounter, c.Counter)
+		var iv [16]byte
+		rand.Read(iv[:])
+		b.AddEncrypted(&c.Keys.KEncr, &iv, &inner)
+	}
+	b.AddMAC()
+	out, macOff, err := b.Finish()
+	if err != nil {
+		s.fail(ctx, c, id, ReasonMalformed, buf, res)
+		return
+	}
+	SetMAC(c.Method, c.Keys.KAutKey(), out, macOff, nil)
+	if err := s.send(ctx, c, StateSuccessNotification, out, res); err != nil {
+		s.fail(ctx, c, id, ReasonStoreFull, buf, res)
+	}
+}
+
+// notificationSuccess is "Success": S bit set, P bit clear, so it needs
+// AT_MAC (RFC 4187 10.19).
+const notificationSuccess = 32768
+
+func (s *Server) handleNotification(ctx context.Context, c *Conversation, msg []byte, m *AKAMessage, buf []byte, res *Result) {
+	if c.State == StateNotification {
+		s.fail(ctx, c, m.Packet.Identifier, c.FailReason, buf, res)
+		return
+	}
+	// The acknowledgement of a success notification is MAC-protected
+	// like the notification was.
+	a := &m.Attrs
+	if !a.Has(AttrMAC) || !VerifyMAC(c.Method, c.Keys.KAutKey(), msg, a.MACOffset, nil) {
+		s.fail(ctx, c, m.Packet.Identifier, ReasonMACMismatch, buf, res)
+		return
+	}
+	s.succeed(ctx, c, m.Packet.Identifier, buf, res)
+}
+
+// succeed ends the conversation with EAP-Success and stores the identities
+// it handed out. A failure to store them costs the peer a fuller
+// authentication next time, not this one.
+func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []byte, res *Result) {
+	now := s.now()
+	if c.NextPseudonym != "" && s.pseudonyms.Sealed == nil {
+		_ = s.store.PutPseudonym(ctx, c.NextPseudonym, PseudonymRecord{IMSI: c.IMSI, Expires: now.Add(s.pseudonyms.Lifetime)})
+	}
+	if c.NextReauthID != "" {
+		rec := ReauthRecord{
+			IMSI:       c.IMSI,
+			Method:     c.Method,
+			Counter:    c.Counter,
+			FullAuthAt: c.FullAuthAt,
+			Expires:    now.Add(s.reauth.Lifetime),
+		}
+		rec.fromKeys(&c.Keys)
+		_ = s.store.PutReauth(ctx, c.NextReauthID, &rec)
+		rec.Clear()
+	}
 	res.Outcome = OutcomeSuccess
-	res.Packet = AppendSuccess(buf[:0], m.Packet.Identifier)
+	res.Packet = AppendSuccess(buf[:0], id)
 	res.Method = c.Method
 	res.Identity = c.Identity
 	res.IMSI = c.IMSI
 	res.Resynced = c.Resynced
+	res.FastReauth = c.Reauth
 	res.MSK, res.EMSK = c.Keys.MSK, c.Keys.EMSK
 	s.end(ctx, c)
 }
 
 // notifyFailure tells the peer, with AKA-Notification "General failure",
-// that its challenge response was not good, as RFC 4187 6.3.1 asks; the
-// EAP-Failure follows its acknowledgement.
+// that its answer was not good, as RFC 4187 6.3.1 asks; the EAP-Failure
+// follows its acknowledgement.
 func (s *Server) notifyFailure(ctx context.Context, c *Conversation, reason Reason, buf []byte, res *Result) {
 	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeNotification)
 	b.AddUint16(AttrNotification, notificationGeneralFailure)
@@ -566,7 +942,7 @@ func (s *Server) send(ctx context.Context, c *Conversation, st State, out []byte
 		c.Requests++
 	}
 	c.Expires = s.now().Add(s.timeout)
-	if err := s.convs.Put(ctx, c); err != nil {
+	if err := s.store.Put(ctx, c); err != nil {
 		if errors.Is(err, ErrStoreFull) {
 			res.discard(ReasonStoreFull)
 			return nil
@@ -596,7 +972,7 @@ func (s *Server) end(ctx context.Context, c *Conversation) {
 	var zero ConversationID
 	if c.ID != zero {
 		// A failed delete leaves an entry that expires on its own.
-		_ = s.convs.Delete(ctx, c.ID)
+		_ = s.store.Delete(ctx, c.ID)
 	}
 	c.Keys.Clear()
 	clear(c.XRES[:])

@@ -68,6 +68,7 @@ type Stats struct {
 	Challenges   atomic.Uint64
 	Replays      atomic.Uint64
 	Resyncs      atomic.Uint64
+	FastReauths  atomic.Uint64
 	dropped      [numDropReasons]atomic.Uint64
 	eapFailures  [eap.NumReasons]atomic.Uint64
 	NoEAPRejects atomic.Uint64
@@ -324,8 +325,13 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		s.log.Error("eap request failed", zap.String("client", client.Name), zap.Error(err))
 		return nil
 	}
-	if res.Resynced && res.Outcome == eap.OutcomeSuccess {
-		s.Stats.Resyncs.Add(1)
+	if res.Outcome == eap.OutcomeSuccess {
+		if res.Resynced {
+			s.Stats.Resyncs.Add(1)
+		}
+		if res.FastReauth {
+			s.Stats.FastReauths.Add(1)
+		}
 	}
 	switch res.Outcome {
 	case eap.OutcomeDiscard:
@@ -362,6 +368,8 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 			zap.String("client", client.Name),
 			zap.String("method", methodName(res.Method)),
 			zap.String("imsi", MaskIMSI(res.IMSI)),
+			zap.Stringer("identity_kind", eap.ParseIdentity(res.Identity).Kind),
+			zap.Bool("fast_reauth", res.FastReauth),
 			zap.Bool("resynced", res.Resynced))
 	case eap.OutcomeFailure:
 		s.Stats.Rejects.Add(1)

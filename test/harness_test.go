@@ -158,6 +158,9 @@ type serverConfig struct {
 	NetworkName string   // eap.network_name; default WLAN
 	Secret      string   // RADIUS shared secret of the "lab" client; default testing123
 	LogLevel    string   // default debug
+	// EAPExtra is YAML added under eap:, each line indented by two
+	// spaces (e.g. "fast_reauth: {enabled: false}").
+	EAPExtra []string
 }
 
 type server struct {
@@ -172,16 +175,68 @@ type server struct {
 	werr error         // cmd.Wait's result; read only after done is closed
 }
 
-// logBuffer keeps every line the server printed, for failure reports.
+// logBuffer keeps every line the server printed, for failure reports and
+// for tests that wait for a log line.
 type logBuffer struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // closed and replaced on every new line
 }
 
 func (b *logBuffer) add(line string) {
 	b.mu.Lock()
 	b.lines = append(b.lines, line)
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	b.mu.Unlock()
+}
+
+// waitFor returns the lines once match(lines) is true, or fails the test
+// at the deadline. It wakes on every new line: no polling, no sleep.
+func (b *logBuffer) waitFor(t *testing.T, what string, timeout time.Duration, match func([]string) bool) []string {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		b.mu.Lock()
+		lines := append([]string(nil), b.lines...)
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		if match(lines) {
+			return lines
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("no %s in the server log within %s:\n%s", what, timeout, strings.Join(lines, "\n"))
+		}
+	}
+}
+
+// logEntries returns the server's JSON log entries whose msg is msg.
+func logEntries(lines []string, msg string) []map[string]any {
+	var out []map[string]any
+	for _, l := range lines {
+		var e map[string]any
+		if json.Unmarshal([]byte(l), &e) == nil && e["msg"] == msg {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// waitLogEntries waits until the server has logged n entries with msg.
+func (s *server) waitLogEntries(t *testing.T, msg string, n int) []map[string]any {
+	t.Helper()
+	lines := s.log.waitFor(t, fmt.Sprintf("%d %q entries", n, msg), 10*time.Second, func(ls []string) bool {
+		return len(logEntries(ls, msg)) >= n
+	})
+	return logEntries(lines, msg)
 }
 
 func (b *logBuffer) String() string {
@@ -248,6 +303,9 @@ func (c serverConfig) yaml(subscribersCSV string) string {
 	fmt.Fprintf(&b, "radius:\n  listen: %s\n  clients:\n", yamlString("127.0.0.1:0"))
 	fmt.Fprintf(&b, "    - name: lab\n      address: %s\n      secret: %s\n", yamlString("127.0.0.0/8"), yamlString(c.secret()))
 	fmt.Fprintf(&b, "eap:\n  methods: [%s]\n  network_name: %s\n", strings.Join(quoted, ", "), yamlString(network))
+	for _, l := range c.EAPExtra {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
 	fmt.Fprintf(&b, "hss:\n  backend: local\n  subscribers: %s\n", yamlString(subscribersCSV))
 	fmt.Fprintf(&b, "store:\n  backend: memory\n")
 	return b.String()

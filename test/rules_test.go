@@ -28,6 +28,7 @@ func TestImportDirection(t *testing.T) {
 		"hss":      {"milenage", "aka"},
 		"radius":   {"eap"},
 		"configs":  {},
+		"privacy":  {},
 	}
 	forbiddenStd := map[string][]string{
 		"milenage": {"net", "os", "io/fs", "log"},

@@ -73,7 +73,11 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		return nil, fmt.Errorf("hss: %w", err)
 	}
 	convs := eap.NewMemoryStore(cfg.EAP.MaxConversations, nil)
-	eapServer, err := eap.NewServer(cfg.EAP.ServerConfig(), vectors, convs)
+	sc, err := cfg.EAP.ServerConfig()
+	if err != nil {
+		return nil, err
+	}
+	eapServer, err := eap.NewServer(sc, vectors, convs)
 	if err != nil {
 		return nil, err
 	}
