@@ -23,6 +23,7 @@ type MemoryStore struct {
 	// cannot push out the other.
 	maxRecords int
 	recMu      sync.Mutex
+	lastSweep  time.Time // of the records, when full
 	pseudonyms map[string]PseudonymRecord
 	reauths    map[string]*ReauthRecord
 }
@@ -139,12 +140,24 @@ func (s *MemoryStore) sweepRecordsLocked(now time.Time) {
 	}
 }
 
+// sweepWhenFullLocked sweeps the records at most once a second: when the
+// store is full of live records, a sweep on every put would cost a scan of
+// all of them per authentication.
+func (s *MemoryStore) sweepWhenFullLocked() {
+	now := s.now()
+	if now.Sub(s.lastSweep) < time.Second {
+		return
+	}
+	s.lastSweep = now
+	s.sweepRecordsLocked(now)
+}
+
 // PutPseudonym implements Store.
 func (s *MemoryStore) PutPseudonym(_ context.Context, pseudonym string, rec PseudonymRecord) error {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	if _, ok := s.pseudonyms[pseudonym]; !ok && len(s.pseudonyms) >= s.maxRecords {
-		s.sweepRecordsLocked(s.now())
+		s.sweepWhenFullLocked()
 		if len(s.pseudonyms) >= s.maxRecords {
 			return ErrStoreFull
 		}
@@ -173,7 +186,7 @@ func (s *MemoryStore) PutReauth(_ context.Context, id string, rec *ReauthRecord)
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	if _, ok := s.reauths[id]; !ok && len(s.reauths) >= s.maxRecords {
-		s.sweepRecordsLocked(s.now())
+		s.sweepWhenFullLocked()
 		if len(s.reauths) >= s.maxRecords {
 			return ErrStoreFull
 		}

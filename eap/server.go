@@ -375,8 +375,7 @@ func (s *Server) start(ctx context.Context, pkt Packet, buf []byte, res *Result)
 	}
 	identity := trimNUL(pkt.Data)
 	if len(identity) > maxIdentityLen && !isEncryptedIdentity(identity) {
-		s.fail(ctx, nil, pkt.Identifier, ReasonNoIdentity, buf, res)
-		return nil
+		identity = nil // unusable: ask for another, keep nothing of it
 	}
 	c := Conversation{LastID: pkt.Identifier, Identity: bytes.Clone(identity)}
 	rand.Read(c.ID[:]) // never fails (crypto/rand, Go 1.24+)
@@ -541,8 +540,7 @@ func (s *Server) handleIdentity(ctx context.Context, c *Conversation, msg []byte
 	}
 	identity := trimNUL(m.Attrs.Identity)
 	if len(identity) > maxIdentityLen && !isEncryptedIdentity(identity) {
-		s.fail(ctx, c, m.Packet.Identifier, ReasonNoIdentity, buf, res)
-		return nil
+		identity = nil // unusable: the next round asks for more
 	}
 	c.IDMessages = append(slices.Clip(c.IDMessages), msg...)
 	c.Identity = bytes.Clone(identity)

@@ -15,7 +15,7 @@ import (
 func FuzzServerHandle(f *testing.F) {
 	// Seeds: real answers from the test peer, for both waiting states.
 	for _, identity := range []string{"6" + testIMSI + realm, "anonymous" + realm} {
-		s, _, _, _ := newTestServer(f, TypeAKAPrime, TypeAKA)
+		s, _, _, _ := newTestServerWith(f, fuzzConfig, TypeAKAPrime, TypeAKA)
 		var res Result
 		s.Handle(context.Background(), nil, AppendResponse(nil, 1, TypeIdentity, []byte(identity)), nil, &res)
 		p := newPeer(f, TypeAKAPrime)
@@ -24,7 +24,7 @@ func FuzzServerHandle(f *testing.F) {
 	f.Add("0"+testIMSI+realm, AppendResponse(nil, 2, TypeNak, []byte{50, 23}))
 	f.Add("6"+testIMSI+realm, []byte{2, 2, 0, 8, 50, 4, 0, 0})
 	f.Fuzz(func(t *testing.T, identity string, answer []byte) {
-		s, _, _, _ := newTestServer(t, TypeAKAPrime, TypeAKA)
+		s, _, _, _ := newTestServerWith(t, fuzzConfig, TypeAKAPrime, TypeAKA)
 		ctx := context.Background()
 		var res Result
 		if err := s.Handle(ctx, nil, AppendResponse(nil, 1, TypeIdentity, []byte(identity)), nil, &res); err != nil {
@@ -56,4 +56,12 @@ func FuzzServerHandle(f *testing.F) {
 			t.Fatalf("outcome %d", res.Outcome)
 		}
 	})
+}
+
+// fuzzConfig turns on what the defaults turn on: pseudonyms, fast
+// re-authentication and result indications.
+func fuzzConfig(c *ServerConfig) {
+	withPseudonyms(c)
+	withReauth(c)
+	c.ResultIndications = true
 }

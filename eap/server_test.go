@@ -389,22 +389,68 @@ func TestConversation_StringRedacts(t *testing.T) {
 // state machine in process: identity, challenge (vector, CK'/IK', PRF',
 // MAC), response (MAC, RES), success. The peer's work is outside the timer.
 func BenchmarkFullAKAPrime(b *testing.B) {
-	s, _, _, _ := newTestServer(b, TypeAKAPrime)
+	for _, tc := range []struct {
+		name string
+		mod  func(*ServerConfig)
+	}{
+		{"plain", nil},
+		{"pseudonym+reauth-id", both(withPseudonyms, withReauth)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s, _, _, _ := newTestServerWith(b, tc.mod, TypeAKAPrime)
+			ctx := context.Background()
+			identity := AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm))
+			buf := make([]byte, 0, 1024)
+			var res Result
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.Handle(ctx, nil, identity, buf, &res); err != nil || res.Outcome != OutcomeContinue {
+					b.Fatal(err, res.Outcome)
+				}
+				id := res.Conversation
+				b.StopTimer()
+				p := newPeer(b, TypeAKAPrime)
+				answer := p.respond(res.Packet)
+				b.StartTimer()
+				if err := s.Handle(ctx, id[:], answer, buf, &res); err != nil || res.Outcome != OutcomeSuccess {
+					b.Fatal(err, res.Outcome, res.Reason)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFastReauthAKAPrime is one EAP-AKA' fast re-authentication in
+// process: no vector, new MSK from K_re.
+func BenchmarkFastReauthAKAPrime(b *testing.B) {
+	s, _, _, _ := newTestServerWith(b, withReauth, TypeAKAPrime)
 	ctx := context.Background()
-	identity := AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm))
+	p := newPeer(b, TypeAKAPrime)
+	if res, _ := run(b, s, p); res.Outcome != OutcomeSuccess {
+		b.Fatal(res.Outcome)
+	}
 	buf := make([]byte, 0, 1024)
 	var res Result
 	b.ReportAllocs()
 	for b.Loop() {
+		b.StopTimer()
+		if p.reauthID == "" { // max_count reached: a new full authentication
+			p.startNext()
+			if res, _ := run(b, s, p); res.Outcome != OutcomeSuccess {
+				b.Fatal(res.Outcome)
+			}
+		}
+		p.startNext()
+		identity := AppendResponse(nil, 1, TypeIdentity, []byte(p.identity))
+		b.StartTimer()
 		if err := s.Handle(ctx, nil, identity, buf, &res); err != nil || res.Outcome != OutcomeContinue {
-			b.Fatal(err, res.Outcome)
+			b.Fatal(err, res.Outcome, res.Reason)
 		}
 		id := res.Conversation
 		b.StopTimer()
-		p := newPeer(b, TypeAKAPrime)
 		answer := p.respond(res.Packet)
 		b.StartTimer()
-		if err := s.Handle(ctx, id[:], answer, buf, &res); err != nil || res.Outcome != OutcomeSuccess {
+		if err := s.Handle(ctx, id[:], answer, buf, &res); err != nil || res.Outcome != OutcomeSuccess || !res.FastReauth {
 			b.Fatal(err, res.Outcome, res.Reason)
 		}
 	}

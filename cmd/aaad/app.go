@@ -77,6 +77,13 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.EAP.IdentityPrivacy.Enabled() {
+		dec, err := cfg.EAP.IdentityPrivacy.Load("eap.identity_privacy")
+		if err != nil {
+			return nil, err
+		}
+		sc.Identities = dec
+	}
 	eapServer, err := eap.NewServer(sc, vectors, convs)
 	if err != nil {
 		return nil, err
@@ -86,6 +93,13 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		return nil, err
 	}
 	log.Info("subscribers loaded", zap.Int("count", store.Len()))
+	log.Info("eap configured",
+		zap.Strings("methods", cfg.EAP.Methods),
+		zap.Bool("pseudonyms", sc.Pseudonyms.Enabled),
+		zap.Bool("stateless_pseudonyms", sc.Pseudonyms.Sealed != nil),
+		zap.Bool("fast_reauth", sc.FastReauth.Enabled),
+		zap.Bool("result_indications", sc.ResultIndications),
+		zap.Int("identity_privacy_keys", len(cfg.EAP.IdentityPrivacy.Keys)))
 	return &app{cfg: cfg, log: log, convs: convs, radius: rs}, nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/hss"
+	"github.com/aaa-project/aaa/privacy"
 	"github.com/aaa-project/aaa/radius"
 )
 
@@ -23,11 +24,18 @@ import (
 type Config struct {
 	Log           LogConfig     `yaml:"log"`
 	RADIUS        radius.Config `yaml:"radius"`
-	EAP           eap.Config    `yaml:"eap"`
+	EAP           EAPConfig     `yaml:"eap"`
 	HSS           hss.Config    `yaml:"hss"`
 	Store         StoreConfig   `yaml:"store"`
 	Admin         AdminConfig   `yaml:"admin"`
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+}
+
+// EAPConfig is the eap section: the EAP server's own keys, and the keys that
+// decrypt privacy-protected identities (which stay out of package eap).
+type EAPConfig struct {
+	eap.Config      `yaml:",inline"`
+	IdentityPrivacy privacy.Config `yaml:"identity_privacy"`
 }
 
 // LogConfig is the log section.
@@ -78,7 +86,8 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q: want json or console", c.Log.Format))
 	}
-	errs = append(errs, c.RADIUS.Validate("radius"), c.EAP.Validate("eap"), c.HSS.Validate("hss"))
+	errs = append(errs, c.RADIUS.Validate("radius"), c.EAP.Validate("eap"),
+		c.EAP.IdentityPrivacy.Validate("eap.identity_privacy"), c.HSS.Validate("hss"))
 	if c.Store.Backend != "memory" {
 		errs = append(errs, fmt.Errorf("store.backend: %q: want memory", c.Store.Backend))
 	}
@@ -156,7 +165,14 @@ func unknownKeys(n *yaml.Node, t reflect.Type, path string) []error {
 func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key {
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if opts == "inline" && f.Type.Kind() == reflect.Struct {
+			if g, ok := fieldByTag(f.Type, key); ok {
+				return g, true
+			}
+			continue
+		}
+		if name == key {
 			return f, true
 		}
 	}

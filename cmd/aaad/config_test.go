@@ -42,6 +42,11 @@ func TestLoadConfig_ErrorsNameTheKey(t *testing.T) {
 		{"admin not loopback", minimal + "admin: {listen: 0.0.0.0:9812}\n", "admin.listen: must be a loopback"},
 		{"no clients", "hss: {subscribers: x.csv}\n", "radius.clients"},
 		{"not yaml", "radius: [", "config:"},
+		{"unknown key under eap after inline fields", minimal + "eap: {fast_reauth: {max_cuont: 3}}\n", "eap.fast_reauth.max_cuont: unknown key"},
+		{"unknown key in identity privacy", minimal + "eap: {identity_privacy: {keys: [{id: a, fil: x.pem}]}}\n", "eap.identity_privacy.keys[0].fil: unknown key"},
+		{"stateless pseudonyms without keys", minimal + "eap: {pseudonyms: {stateless: true}}\n", "eap.pseudonyms.keys"},
+		{"pseudonym key not hex", minimal + "eap: {pseudonyms: {stateless: true, keys: [{id: 1, key: zz}]}}\n", "eap.pseudonyms.keys[0].key"},
+		{"reauth max count zero after default", minimal + "eap: {fast_reauth: {max_count: -1}}\n", "eap.fast_reauth.max_count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadConfig([]byte(tc.yaml))
@@ -78,5 +83,37 @@ func TestExampleConfigIsTheDefault(t *testing.T) {
 	}
 	if a.radius == nil {
 		t.Fatal("not wired")
+	}
+}
+
+func TestNewApp_IdentityPrivacyKeyFileErrorNamesTheKey(t *testing.T) {
+	cfg, err := loadConfig([]byte(minimal + "eap: {identity_privacy: {keys: [{id: a, file: /nonexistent/k.pem}]}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = newApp(cfg, configs.FS)
+	if err == nil || !strings.Contains(err.Error(), "eap.identity_privacy.keys[0]") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoadConfig_FeatureDefaultsOn(t *testing.T) {
+	cfg, err := loadConfig([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := cfg.EAP.ServerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.Pseudonyms.Enabled || !sc.FastReauth.Enabled || !sc.ResultIndications || sc.Pseudonyms.Sealed != nil {
+		t.Errorf("defaults: %+v", sc)
+	}
+	cfg, err = loadConfig([]byte(minimal + "eap: {pseudonyms: {enabled: false}, fast_reauth: {enabled: false}, result_indications: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, _ = cfg.EAP.ServerConfig(); sc.Pseudonyms.Enabled || sc.FastReauth.Enabled || sc.ResultIndications {
+		t.Errorf("disabled: %+v", sc)
 	}
 }
