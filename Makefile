@@ -23,20 +23,9 @@ test:
 vet:
 	$(GO) vet ./...
 
-# Runs every fuzz target of every package for FUZZTIME each
-# (go test -fuzz takes one target of one package at a time).
+# Runs every fuzz target of every package for FUZZTIME each (scripts/fuzz.sh).
 fuzz:
-	@set -eu; n=0; \
-	for pkg in $$($(GO) list ./...); do \
-		list="$$($(GO) test -list '^Fuzz' "$$pkg")"; \
-		targets="$$(printf '%s\n' "$$list" | grep -E '^Fuzz' || true)"; \
-		for t in $$targets; do \
-			echo "fuzz: $$pkg $$t for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime "$(FUZZTIME)" "$$pkg"; \
-			n=$$((n + 1)); \
-		done; \
-	done; \
-	echo "fuzz: $$n target(s) run for $(FUZZTIME) each"
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./...
