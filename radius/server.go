@@ -256,7 +256,10 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 	// Every Access-Request must carry one (RFC 3579 3.2 makes it mandatory
 	// with EAP-Message; BlastRADIUS, CVE-2024-3596, makes it mandatory for
 	// us on every request).
-	if err := verifyMessageAuthenticator(b, maOff, client.Secret); err != nil {
+	mac := client.mac()
+	err = verifyMessageAuthenticator(b, maOff, mac)
+	client.putMAC(mac)
+	if err != nil {
 		if errors.Is(err, errNoMsgAuth) {
 			s.drop(DropNoMessageAuthenticator, from, client)
 		} else {
@@ -317,10 +320,14 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	var res eap.Result
-	defer res.Clear()
-	var buf [1024]byte
-	if err := s.eap.Handle(ctx, state, msg, buf[:0], &res); err != nil {
+	sc := scratchPool.Get().(*scratch)
+	defer func() {
+		sc.res.Clear()
+		sc.res = eap.Result{}
+		scratchPool.Put(sc)
+	}()
+	res := &sc.res
+	if err := s.eap.Handle(ctx, state, msg, sc.buf[:0], res); err != nil {
 		s.Stats.dropped[DropBackend].Add(1)
 		s.log.Error("eap request failed", zap.String("client", client.Name), zap.Error(err))
 		return nil
@@ -385,13 +392,24 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 }
 
 func (s *Server) encode(p *radius.Packet, from netip.AddrPort, client *Client) []byte {
-	b, err := encodeResponse(p)
+	mac := client.mac()
+	b, err := encodeResponse(p, mac)
+	client.putMAC(mac)
 	if err != nil {
 		s.log.Error("radius encode failed", zap.String("client", client.Name), zap.Error(err))
 		return nil
 	}
 	return b
 }
+
+// scratch is the per-request working memory of answer: the EAP reply and
+// the result would otherwise escape to the heap on every request.
+type scratch struct {
+	buf [1024]byte
+	res eap.Result
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 func methodName(t eap.Type) string {
 	switch t {

@@ -68,7 +68,7 @@ func (h *scriptedEAP) Handle(_ context.Context, state, msg, buf []byte, res *eap
 	return nil
 }
 
-func newTestServer(t *testing.T, h EAPHandler, log *zap.Logger) *Server {
+func newTestServer(t testing.TB, h EAPHandler, log *zap.Logger) *Server {
 	t.Helper()
 	s, err := New(Config{
 		Listen:         "127.0.0.1:0",

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"errors"
+	"hash"
 
 	"layeh.com/radius"
 )
@@ -67,12 +68,11 @@ func checkPacket(b []byte) ([]byte, int, error) {
 // (RFC 3579 3.2): HMAC-MD5 keyed with the shared secret over the packet with
 // the attribute's value taken as 16 zero octets. The comparison is constant
 // time.
-func verifyMessageAuthenticator(b []byte, off int, secret []byte) error {
+func verifyMessageAuthenticator(b []byte, off int, mac hash.Hash) error {
 	if off < 0 {
 		return errNoMsgAuth
 	}
 	var zero [md5.Size]byte
-	mac := hmac.New(md5.New, secret)
 	mac.Write(b[:off])
 	mac.Write(zero[:])
 	mac.Write(b[off+md5.Size:])
@@ -88,7 +88,7 @@ func verifyMessageAuthenticator(b []byte, off int, secret []byte) error {
 // authenticator: it fills in the Message-Authenticator over the packet as
 // RFC 3579 3.2 says, then the Response Authenticator over the result
 // (RFC 2865 3), in that order.
-func encodeResponse(p *radius.Packet) ([]byte, error) {
+func encodeResponse(p *radius.Packet, mac hash.Hash) ([]byte, error) {
 	if len(p.Attributes) == 0 || p.Attributes[0].Type != attrMessageAuthenticator ||
 		len(p.Attributes[0].Attribute) != md5.Size {
 		return nil, errResponseLayout
@@ -98,7 +98,6 @@ func encodeResponse(p *radius.Packet) ([]byte, error) {
 		return nil, err
 	}
 	const maOff = headerLen + 2
-	mac := hmac.New(md5.New, p.Secret)
 	mac.Write(b)
 	mac.Sum(b[maOff:maOff])
 	h := md5.New()
