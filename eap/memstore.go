@@ -26,6 +26,11 @@ type MemoryStore struct {
 	lastSweep  time.Time // of the records, when full
 	pseudonyms map[string]PseudonymRecord
 	reauths    map[string]*ReauthRecord
+	// A subscriber has one live pseudonym and one re-authentication
+	// context (as hostapd's eap_sim_db keeps them): a new one replaces the
+	// old, so memory follows subscribers, not authentications.
+	pseudonymOf map[string]string // IMSI -> pseudonym
+	reauthOf    map[string]string // IMSI -> re-authentication username
 }
 
 type memShard struct {
@@ -41,11 +46,13 @@ func NewMemoryStore(max int, now func() time.Time) *MemoryStore {
 		now = time.Now
 	}
 	s := &MemoryStore{
-		max:        int64(max),
-		now:        now,
-		maxRecords: 10 * max,
-		pseudonyms: make(map[string]PseudonymRecord),
-		reauths:    make(map[string]*ReauthRecord),
+		max:         int64(max),
+		now:         now,
+		maxRecords:  10 * max,
+		pseudonyms:  make(map[string]PseudonymRecord),
+		reauths:     make(map[string]*ReauthRecord),
+		pseudonymOf: make(map[string]string),
+		reauthOf:    make(map[string]string),
 	}
 	for i := range s.shards {
 		s.shards[i].m = make(map[ConversationID]*Conversation)
@@ -129,15 +136,29 @@ func (s *MemoryStore) Sweep() {
 func (s *MemoryStore) sweepRecordsLocked(now time.Time) {
 	for k, r := range s.pseudonyms {
 		if !now.Before(r.Expires) {
-			delete(s.pseudonyms, k)
+			s.deletePseudonymLocked(k, r.IMSI)
 		}
 	}
 	for k, r := range s.reauths {
 		if !now.Before(r.Expires) {
-			r.Clear()
-			delete(s.reauths, k)
+			s.deleteReauthLocked(k, r)
 		}
 	}
+}
+
+func (s *MemoryStore) deletePseudonymLocked(name, imsi string) {
+	delete(s.pseudonyms, name)
+	if s.pseudonymOf[imsi] == name {
+		delete(s.pseudonymOf, imsi)
+	}
+}
+
+func (s *MemoryStore) deleteReauthLocked(id string, r *ReauthRecord) {
+	if s.reauthOf[r.IMSI] == id {
+		delete(s.reauthOf, r.IMSI)
+	}
+	delete(s.reauths, id)
+	r.Clear()
 }
 
 // sweepWhenFullLocked sweeps the records at most once a second: when the
@@ -162,7 +183,11 @@ func (s *MemoryStore) PutPseudonym(_ context.Context, pseudonym string, rec Pseu
 			return ErrStoreFull
 		}
 	}
+	if old, ok := s.pseudonymOf[rec.IMSI]; ok && old != pseudonym {
+		delete(s.pseudonyms, old)
+	}
 	s.pseudonyms[pseudonym] = rec
+	s.pseudonymOf[rec.IMSI] = pseudonym
 	return nil
 }
 
@@ -175,7 +200,7 @@ func (s *MemoryStore) GetPseudonym(_ context.Context, pseudonym string) (Pseudon
 		return PseudonymRecord{}, ErrRecordNotFound
 	}
 	if !s.now().Before(r.Expires) {
-		delete(s.pseudonyms, pseudonym)
+		s.deletePseudonymLocked(pseudonym, r.IMSI)
 		return PseudonymRecord{}, ErrRecordNotFound
 	}
 	return r, nil
@@ -191,9 +216,15 @@ func (s *MemoryStore) PutReauth(_ context.Context, id string, rec *ReauthRecord)
 			return ErrStoreFull
 		}
 	}
+	if old, ok := s.reauthOf[rec.IMSI]; ok && old != id {
+		if r, ok := s.reauths[old]; ok {
+			s.deleteReauthLocked(old, r)
+		}
+	}
 	r := new(ReauthRecord)
 	*r = *rec
 	s.reauths[id] = r
+	s.reauthOf[rec.IMSI] = id
 	return nil
 }
 
@@ -205,12 +236,11 @@ func (s *MemoryStore) TakeReauth(_ context.Context, id string, rec *ReauthRecord
 	if !ok {
 		return ErrRecordNotFound
 	}
-	delete(s.reauths, id)
 	live := s.now().Before(r.Expires)
 	if live {
 		*rec = *r
 	}
-	r.Clear()
+	s.deleteReauthLocked(id, r)
 	if !live {
 		return ErrRecordNotFound
 	}

@@ -448,3 +448,32 @@ func TestEncryptedIdentity_DecrypterOutcomes(t *testing.T) {
 		})
 	}
 }
+
+// One pseudonym and one re-authentication context per subscriber: a new
+// full authentication replaces them, so the store grows with subscribers,
+// not with authentications (hostapd's eap_sim_db does the same).
+func TestRecords_OnePerSubscriber(t *testing.T) {
+	s, _, store, _ := newTestServerWith(t, both(withPseudonyms, withReauth), TypeAKAPrime)
+	p := newPeer(t, TypeAKAPrime)
+	res, _ := run(t, s, p)
+	mustSucceed(t, res, p)
+	oldPseudonym := p.pseudonym
+	p.reauthID = "" // force full authentications with the pseudonym
+	for range 5 {
+		p.startNext()
+		res, _ = run(t, s, p)
+		mustSucceed(t, res, p)
+		p.reauthID = ""
+	}
+	if ps, rs := store.Records(); ps != 1 || rs != 1 {
+		t.Fatalf("%d pseudonyms and %d re-auth contexts for one subscriber, want 1 and 1", ps, rs)
+	}
+	// The replaced pseudonym no longer maps back.
+	p.pseudonym = oldPseudonym
+	p.startNext()
+	res, rounds := run(t, s, p)
+	mustSucceed(t, res, p)
+	if rounds != 3 {
+		t.Fatalf("a replaced pseudonym was still accepted (%d rounds)", rounds)
+	}
+}

@@ -60,12 +60,14 @@ func (r *ReauthRecord) fromKeys(k *aka.Keys) {
 type Store interface {
 	ConversationStore
 	// PutPseudonym stores rec under the pseudonym username (no prefix, no
-	// realm) until rec.Expires.
+	// realm) until rec.Expires. It replaces the subscriber's previous
+	// pseudonym: one per subscriber.
 	PutPseudonym(ctx context.Context, pseudonym string, rec PseudonymRecord) error
 	// GetPseudonym returns the live record, or ErrRecordNotFound.
 	GetPseudonym(ctx context.Context, pseudonym string) (PseudonymRecord, error)
 	// PutReauth stores rec under the re-authentication username until
-	// rec.Expires.
+	// rec.Expires. It replaces the subscriber's previous context: one per
+	// subscriber.
 	PutReauth(ctx context.Context, id string, rec *ReauthRecord) error
 	// TakeReauth moves the live record into rec and deletes it, in one
 	// step, so that a re-authentication identity is used once even when
