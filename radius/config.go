@@ -15,9 +15,13 @@ type Config struct {
 	Clients []ClientConfig `yaml:"clients"`
 	// SessionTimeout, when set, is sent in Access-Accept (RFC 2865 5.27).
 	SessionTimeout time.Duration `yaml:"session_timeout"`
-	// MaxInFlight bounds requests being processed at once; more are dropped
+	// MaxInFlight bounds requests waiting for a worker; more are dropped
 	// and counted.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// Workers is how many requests are processed at once. Each waits for
+	// its vector source, so a remote HSS needs more of them than the
+	// built-in one.
+	Workers int `yaml:"workers"`
 	// RequestTimeout bounds the work on one request (vector fetch included).
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// DuplicateCache is how long an answer is kept to replay to a
@@ -44,6 +48,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 4096
+	}
+	if c.Workers == 0 {
+		c.Workers = 256
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 5 * time.Second
@@ -90,6 +97,9 @@ func (c *Config) Validate(prefix string) error {
 	}
 	if c.MaxInFlight < 1 {
 		bad("max_in_flight", "must be positive")
+	}
+	if c.Workers < 1 || c.Workers > 65536 {
+		bad("workers", "want 1 to 65536")
 	}
 	if c.RequestTimeout <= 0 {
 		bad("request_timeout", "must be positive")
