@@ -27,5 +27,8 @@ vet:
 fuzz:
 	@GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
+# Load test: aaad under aaabench on loopback (scripts/bench.sh). Settings come
+# from the environment: DURATION, CONCURRENCY, METHOD, RATE, REAUTH, ANONYMOUS,
+# SUBSCRIBERS, LOG_LEVEL, SOCKETS.
 bench:
-	$(GO) test -run XXX -bench . -benchmem ./...
+	@GO=$(GO) bash scripts/bench.sh

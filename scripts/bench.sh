@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Load test of aaad on loopback with aaabench: builds both, generates
+# subscribers, starts aaad on a free 127.0.0.1 port, runs aaabench against it
+# and reports throughput, latency, failures, and the CPU time and memory of
+# both sides. `make bench` runs it.
+#
+# Environment (defaults in brackets):
+#   DURATION [20s]  CONCURRENCY [64]  METHOD [aka-prime|aka]
+#   RATE [0: closed loop; else open loop at RATE authentications/s]
+#   REAUTH [0]  ANONYMOUS [0]  (shares, 0..1, passed to aaabench)
+#   SUBSCRIBERS [10000]  LOG_LEVEL [info]  SOCKETS [aaabench's default]
+#   GO [go]
+# Exit status: 0 when aaabench counted no failure, 1 when it did, 2 on a
+# setup or usage error.
+set -euo pipefail
+
+GO=${GO:-go}
+DURATION=${DURATION:-20s}
+CONCURRENCY=${CONCURRENCY:-64}
+METHOD=${METHOD:-aka-prime}
+RATE=${RATE:-0}
+REAUTH=${REAUTH:-0}
+ANONYMOUS=${ANONYMOUS:-0}
+SUBSCRIBERS=${SUBSCRIBERS:-10000}
+LOG_LEVEL=${LOG_LEVEL:-info}
+SOCKETS=${SOCKETS:-}
+SECRET=bench-$RANDOM$RANDOM
+
+die() {
+	echo "bench.sh: $*" >&2
+	exit 2
+}
+
+case $METHOD in aka-prime | aka) ;; *) die "METHOD=$METHOD: want aka-prime or aka" ;; esac
+case $LOG_LEVEL in debug | info | warn | error) ;; *) die "LOG_LEVEL=$LOG_LEVEL: want debug, info, warn or error" ;; esac
+[[ $SUBSCRIBERS =~ ^[1-9][0-9]*$ ]] || die "SUBSCRIBERS=$SUBSCRIBERS: want a positive integer"
+command -v python3 >/dev/null || die "python3 is needed to read aaabench's JSON summary"
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/aaa-bench.XXXXXX")
+aaad_pid=
+drain_pid=
+cleanup() {
+	if [[ -n $aaad_pid ]] && kill -0 "$aaad_pid" 2>/dev/null; then
+		kill -TERM "$aaad_pid" 2>/dev/null || true
+		wait "$aaad_pid" 2>/dev/null || true
+	fi
+	if [[ -n $drain_pid ]]; then
+		wait "$drain_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
+go_version=$("$GO" env GOVERSION)
+echo "== aaad load test"
+echo "machine:  $(nproc) CPUs, ${cpu_model:-unknown model}, $(uname -sr)"
+echo "go:       $go_version"
+load="method $METHOD, concurrency $CONCURRENCY, duration $DURATION"
+if [[ $RATE != 0 ]]; then load+=", open loop at $RATE/s"; else load+=", closed loop"; fi
+load+=", reauth $REAUTH, anonymous $ANONYMOUS, $SUBSCRIBERS subscribers, aaad log level $LOG_LEVEL"
+echo "load:     $load"
+echo
+
+(cd "$root" && "$GO" build -o "$tmp/aaad" ./cmd/aaad && "$GO" build -o "$tmp/aaabench" ./cmd/aaabench)
+"$tmp/aaabench" subscribers --count "$SUBSCRIBERS" --out "$tmp/subscribers.csv"
+
+# aaad announces its address at info level. Below that (warn, error) we pick
+# a free port ourselves and wait for the first answer instead.
+if [[ $LOG_LEVEL == debug || $LOG_LEVEL == info ]]; then
+	listen=127.0.0.1:0
+else
+	port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+	listen=127.0.0.1:$port
+fi
+cat >"$tmp/aaad.yaml" <<EOF
+log:
+  level: $LOG_LEVEL
+  format: json
+radius:
+  listen: $listen
+  clients:
+    - {name: bench, address: 127.0.0.1/32, secret: "$SECRET"}
+eap:
+  methods: [$METHOD]
+hss:
+  backend: local
+  subscribers: $tmp/subscribers.csv
+store:
+  backend: memory
+EOF
+
+addr=
+if [[ $listen == 127.0.0.1:0 ]]; then
+	mkfifo "$tmp/aaad.stderr"
+	"$tmp/aaad" --config "$tmp/aaad.yaml" 2>"$tmp/aaad.stderr" &
+	aaad_pid=$!
+	exec 3<"$tmp/aaad.stderr"
+	while IFS= read -r -t 30 line <&3; do
+		printf '%s\n' "$line" >>"$tmp/aaad.log"
+		if [[ $line == *'"msg":"radius server listening"'* && $line =~ \"addr\":\"([^\"]+)\" ]]; then
+			addr=${BASH_REMATCH[1]}
+			break
+		fi
+	done
+	# Keep draining aaad's log so that it never blocks on a full pipe.
+	cat <&3 >>"$tmp/aaad.log" &
+	drain_pid=$!
+	exec 3<&-
+else
+	"$tmp/aaad" --config "$tmp/aaad.yaml" 2>>"$tmp/aaad.log" &
+	aaad_pid=$!
+	# The first authentication is the readiness probe: aaabench
+	# retransmits until aaad answers.
+	if "$tmp/aaabench" --server "$listen" --secret "$SECRET" --subscribers "$tmp/subscribers.csv" --method "$METHOD" \
+		--count 1 --concurrency 1 --timeout 100ms --retries 150 --quiet --json >/dev/null; then
+		addr=$listen
+	fi
+fi
+if [[ -z $addr ]] || ! kill -0 "$aaad_pid" 2>/dev/null; then
+	echo "bench.sh: aaad did not start; its log:" >&2
+	cat "$tmp/aaad.log" >&2 || true
+	exit 2
+fi
+echo "aaad:     pid $aaad_pid listening on $addr"
+
+clk_tck=$(getconf CLK_TCK)
+# utime + stime of a process in clock ticks (/proc/PID/stat fields 14 and
+# 15; the command name in field 2 may hold spaces, so cut after its ')').
+cpu_ticks() {
+	local stat
+	stat=$(<"/proc/$1/stat")
+	stat=${stat##*) }
+	read -r -a f <<<"$stat"
+	echo $((f[11] + f[12]))
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+ticks0=$(cpu_ticks "$aaad_pid")
+rss0=$(rss_kib "$aaad_pid")
+
+bench_args=(--server "$addr" --secret "$SECRET" --subscribers "$tmp/subscribers.csv" --method "$METHOD"
+	--concurrency "$CONCURRENCY" --duration "$DURATION" --json)
+[[ $RATE != 0 ]] && bench_args+=(--rate "$RATE")
+[[ $REAUTH != 0 ]] && bench_args+=(--reauth "$REAUTH")
+[[ $ANONYMOUS != 0 ]] && bench_args+=(--anonymous "$ANONYMOUS")
+[[ -n $SOCKETS ]] && bench_args+=(--sockets "$SOCKETS")
+
+status=0
+"$tmp/aaabench" "${bench_args[@]}" >"$tmp/result.json" || status=$?
+if [[ $status -ne 0 && $status -ne 1 ]]; then
+	die "aaabench failed to run (exit $status)"
+fi
+if ! kill -0 "$aaad_pid" 2>/dev/null; then
+	echo "bench.sh: aaad died during the run; its log:" >&2
+	tail -50 "$tmp/aaad.log" >&2 || true
+	exit 1
+fi
+ticks1=$(cpu_ticks "$aaad_pid")
+rss1=$(rss_kib "$aaad_pid")
+
+echo
+TICKS=$((ticks1 - ticks0)) CLK_TCK=$clk_tck RSS0=$rss0 RSS1=$rss1 NPROC=$(nproc) CPU_MODEL=$cpu_model \
+	GO_VERSION=$go_version METHOD=$METHOD CONCURRENCY=$CONCURRENCY DURATION=$DURATION RATE=$RATE \
+	REAUTH=$REAUTH ANONYMOUS=$ANONYMOUS SUBSCRIBERS=$SUBSCRIBERS LOG_LEVEL=$LOG_LEVEL \
+	python3 - "$tmp/result.json" <<'EOF'
+import json, os, sys
+
+r = json.load(open(sys.argv[1]))
+env = os.environ
+ok = r["ok"]
+server_cpu_s = int(env["TICKS"]) / int(env["CLK_TCK"])
+server_us = server_cpu_s * 1e6 / ok if ok else 0.0
+rss0, rss1 = int(env["RSS0"]) / 1024, int(env["RSS1"]) / 1024
+lat = r["latency_ms"]
+fails = r["failures"]
+top = ", ".join(f"{k} {v}" for k, v in sorted(fails.items(), key=lambda kv: -kv[1]))
+
+print("== result")
+print(f"auths/s            {r['auths_per_s']:.0f}   ({ok} ok in {r['duration_s']:.2f} s, {r['rounds_per_auth']:.2f} round trips each)")
+print(f"latency            p50 {lat['p50']:.3f} ms   p99 {lat['p99']:.3f} ms   p99.9 {lat['p999']:.3f} ms   max {lat['max']:.3f} ms")
+print(f"failures           {r['failures_total']}" + (f"   ({top})" if top else ""))
+print(f"fast re-auths      {r['fast_reauths']} ({100 * r['fast_reauth_share']:.1f}%)   retransmissions {r['retransmissions']}")
+if r.get("start_lag_ms"):
+    sl = r["start_lag_ms"]
+    print(f"start lag          p50 {sl['p50']:.3f} ms   p99 {sl['p99']:.3f} ms   (open loop: aaabench's own lateness, included in the latency)")
+if r.get("open_loop_backlog"):
+    print(f"not started        {r['open_loop_backlog']} (open loop fell behind: raise CONCURRENCY or lower RATE)")
+print(f"server CPU         {server_us:.1f} µs/auth   ({server_cpu_s:.2f} s)")
+print(f"aaabench CPU       {r['client_cpu_us_per_auth']:.1f} µs/auth   ({r['client_cpu_s']:.2f} s)")
+print(f"server RSS         {rss0:.1f} MiB at start, {rss1:.1f} MiB at end")
+
+doc = {
+    "machine": {"cpus": int(env["NPROC"]), "model": env["CPU_MODEL"], "go": env["GO_VERSION"]},
+    "load": {
+        "method": env["METHOD"], "concurrency": int(env["CONCURRENCY"]), "duration": env["DURATION"],
+        "rate": float(env["RATE"]), "reauth": float(env["REAUTH"]), "anonymous": float(env["ANONYMOUS"]),
+        "subscribers": int(env["SUBSCRIBERS"]), "log_level": env["LOG_LEVEL"],
+    },
+    "ok": ok,
+    "failures": fails,
+    "auths_per_s": round(r["auths_per_s"], 1),
+    "latency_ms": lat,
+    "rounds_per_auth": round(r["rounds_per_auth"], 3),
+    "fast_reauths": r["fast_reauths"],
+    "retransmissions": r["retransmissions"],
+    "start_lag_ms": r.get("start_lag_ms"),
+    "server_cpu_us_per_auth": round(server_us, 1),
+    "client_cpu_us_per_auth": round(r["client_cpu_us_per_auth"], 1),
+    "server_rss_mib": {"start": round(rss0, 1), "end": round(rss1, 1)},
+}
+print()
+print(json.dumps(doc, separators=(",", ":")))
+EOF
+
+if [[ $status -ne 0 ]]; then
+	echo "bench.sh: aaabench counted failures" >&2
+	exit 1
+fi
