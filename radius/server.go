@@ -62,17 +62,21 @@ func (r DropReason) String() string {
 
 // Stats are the server's counters. Read them with Snapshot.
 type Stats struct {
-	Requests     atomic.Uint64
-	Accepts      atomic.Uint64
-	Rejects      atomic.Uint64
-	Challenges   atomic.Uint64
-	Replays      atomic.Uint64
-	Resyncs      atomic.Uint64
-	FastReauths  atomic.Uint64
-	dropped      [numDropReasons]atomic.Uint64
-	eapFailures  [eap.NumReasons]atomic.Uint64
-	NoEAPRejects atomic.Uint64
-	InFlight     atomic.Int64
+	Requests    atomic.Uint64
+	Accepts     atomic.Uint64
+	Rejects     atomic.Uint64
+	Challenges  atomic.Uint64
+	Replays     atomic.Uint64
+	Resyncs     atomic.Uint64
+	FastReauths atomic.Uint64
+	// DuplicateEvictedEarly counts answers dropped from the duplicate
+	// cache before duplicate_cache elapsed: the cache is too small for the
+	// request rate.
+	DuplicateEvictedEarly atomic.Uint64
+	dropped               [numDropReasons]atomic.Uint64
+	eapFailures           [eap.NumReasons]atomic.Uint64
+	NoEAPRejects          atomic.Uint64
+	InFlight              atomic.Int64
 }
 
 // Snapshot returns the counters by name, for expvar and logs.
@@ -132,14 +136,16 @@ func New(cfg Config, h EAPHandler, log *zap.Logger) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Server{
+	s := &Server{
 		cfg:     cfg,
 		clients: newClientTable(cs),
 		eap:     h,
 		log:     log,
-		dedup:   newDedupCache(cfg.DuplicateCacheSize, cfg.DuplicateCache),
-		done:    make(chan struct{}),
-	}, nil
+
+		done: make(chan struct{}),
+	}
+	s.dedup = newDedupCache(cfg.DuplicateCacheSize, cfg.DuplicateCache, &s.Stats.DuplicateEvictedEarly)
+	return s, nil
 }
 
 // Listen binds the configured UDP address.
@@ -171,6 +177,20 @@ func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {
 		go s.worker(ctx, conn, queue)
 	}
 	defer close(queue)
+	stopSweep := make(chan struct{})
+	defer close(stopSweep)
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopSweep:
+				return
+			case now := <-t.C:
+				s.dedup.sweep(now)
+			}
+		}
+	}()
 	for {
 		pb := packetBufs.Get().(*packetBuf)
 		n, from, err := conn.ReadFromUDPAddrPort(pb[:])
@@ -304,7 +324,7 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 			s.Stats.dropped[DropPanic].Add(1)
 			s.log.Error("radius request panicked", zap.String("client", client.Name))
 		}
-		s.dedup.finish(key, resp, time.Now())
+		s.dedup.finish(key, resp)
 	}()
 	return s.answer(ctx, client, from, b)
 }

@@ -466,3 +466,53 @@ func TestMaskIMSI(t *testing.T) {
 		t.Errorf("short: %q", got)
 	}
 }
+
+// The duplicate cache holds answers for its TTL whatever the request rate
+// (a fixed ring once forgot them within a second or two under load), drops
+// them after it, and counts entries its size bound drops early.
+func TestDedupCache_TTLNotRate(t *testing.T) {
+	var early atomic.Uint64
+	d := newDedupCache(1<<20, 30*time.Second, &early)
+	t0 := time.Unix(1000, 0)
+	key := func(i int) dedupKey {
+		k := dedupKey{addr: nas, id: byte(i)}
+		k.auth[0], k.auth[1], k.auth[2] = byte(i), byte(i>>8), byte(i>>16)
+		return k
+	}
+	const n = 200000 // four seconds at 50,000 requests/s
+	for i := range n {
+		now := t0.Add(time.Duration(i) * 20 * time.Microsecond)
+		if _, st := d.begin(key(i), now); st != dedupNew {
+			t.Fatalf("request %d not new", i)
+		}
+		d.finish(key(i), []byte{byte(i)})
+	}
+	// The first answer is still there 4 s and 29 s later.
+	for _, after := range []time.Duration{4 * time.Second, 29 * time.Second} {
+		if resp, st := d.begin(key(0), t0.Add(after)); st != dedupReplay || resp[0] != 0 {
+			t.Fatalf("after %s: state %d, want the cached answer", after, st)
+		}
+	}
+	// After the TTL, everything is gone, from every shard.
+	if _, st := d.begin(key(1), t0.Add(35*time.Second)); st != dedupNew {
+		t.Fatal("answer kept past its TTL")
+	}
+	d.sweep(t0.Add(35 * time.Second))
+	if got := d.len(); got != 1 {
+		t.Fatalf("%d entries after the TTL, want 1", got)
+	}
+	if early.Load() != 0 {
+		t.Fatalf("%d early evictions without pressure", early.Load())
+	}
+	// A bound of 1600 keeps the newest and counts what it drops.
+	small := newDedupCache(1600, 30*time.Second, &early)
+	for i := range 5000 {
+		small.begin(key(i), t0)
+	}
+	if got := small.len(); got > 1600 || got < 1500 {
+		t.Fatalf("%d entries under a bound of 1600", got)
+	}
+	if early.Load() < 3400 {
+		t.Fatalf("%d early evictions counted", early.Load())
+	}
+}
