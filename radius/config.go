@@ -26,9 +26,9 @@ type Config struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// DuplicateCache is how long an answer is kept to replay to a
 	// retransmission (RFC 5080 2.2.2): longer than the access points' whole
-	// retransmission schedule. DuplicateCacheSize bounds the answers kept;
-	// it must hold request rate x DuplicateCache of them (entries dropped
-	// early are counted as duplicate_cache_evicted_early).
+	// retransmission schedule. One answer is kept per source address and
+	// Identifier, so DuplicateCacheSize needs 256 per active source port
+	// (answers past it are not cached, counted as duplicate_cache_full).
 	DuplicateCache     time.Duration `yaml:"duplicate_cache"`
 	DuplicateCacheSize int           `yaml:"duplicate_cache_size"`
 }
@@ -62,9 +62,9 @@ func (c *Config) SetDefaults() {
 		c.DuplicateCache = 30 * time.Second
 	}
 	if c.DuplicateCacheSize == 0 {
-		// 30 s at 33,000 requests/s (16,000 authentications/s); about
-		// 0.4 KiB an entry, so up to ~400 MiB when full.
-		c.DuplicateCacheSize = 1 << 20
+		// 1024 access points using all 256 Identifiers; about 0.4 KiB
+		// an entry when full.
+		c.DuplicateCacheSize = 1 << 18
 	}
 }
 

@@ -14,44 +14,38 @@ import (
 // retransmitted final response would find its conversation gone and be
 // rejected.
 //
-// Entries live for ttl from their arrival, whatever the load: each shard
-// keeps them in arrival order and drops expired ones from the front. A hard
-// size bound keeps memory finite under a flood; an entry dropped by it
-// before its time is counted, so an operator can see the cache is too small
-// for the request rate (rate x ttl entries are needed).
+// A client never reuses an Identifier while a request on it is outstanding
+// (RFC 2865 3), so only the latest request per source address and
+// Identifier can be retransmitted: the cache keeps one answer per (source,
+// Identifier), and a new Request Authenticator replaces it. Memory follows
+// the number of active sources (at most 256 entries each), not the request
+// rate, however long the answers are kept. Answers are kept for ttl from
+// the request's arrival and swept every second. A size bound keeps memory
+// finite whatever the sources; past it answers are not cached, and that is
+// counted.
 type dedupCache struct {
-	shards       [dedupShards]dedupShard
-	ttl          time.Duration
-	perShard     int
-	evictedEarly *atomic.Uint64 // a Stats counter
+	shards   [dedupShards]dedupShard
+	ttl      time.Duration
+	perShard int
+	skipped  *atomic.Uint64 // a Stats counter: answers not cached, cache full
 }
 
 const dedupShards = 16 // spreads the lock over cores; a power of two
 
 type dedupShard struct {
-	mu   sync.Mutex
-	m    map[dedupKey]dedupEntry
-	fifo []fifoItem // arrival order; fifo[head:] are live or stale
-	head int
-	seq  uint64
+	mu sync.Mutex
+	m  map[dedupKey]dedupEntry
 }
 
 type dedupKey struct {
 	addr netip.AddrPort
 	id   uint8
-	auth [16]byte
 }
 
 type dedupEntry struct {
+	auth    [16]byte
 	resp    []byte // nil while the request is being processed
-	expires time.Time
-	seq     uint64 // matches the fifo item that will evict it
-}
-
-type fifoItem struct {
-	key     dedupKey
-	seq     uint64
-	expires time.Time
+	expires int64  // Unix nanoseconds
 }
 
 type dedupState uint8
@@ -62,8 +56,8 @@ const (
 	dedupPending                   // the first copy is still being processed: drop
 )
 
-func newDedupCache(size int, ttl time.Duration, evictedEarly *atomic.Uint64) *dedupCache {
-	d := &dedupCache{ttl: ttl, perShard: max(1, size/dedupShards), evictedEarly: evictedEarly}
+func newDedupCache(size int, ttl time.Duration, skipped *atomic.Uint64) *dedupCache {
+	d := &dedupCache{ttl: ttl, perShard: max(1, size/dedupShards), skipped: skipped}
 	for i := range d.shards {
 		d.shards[i].m = make(map[dedupKey]dedupEntry)
 	}
@@ -71,39 +65,40 @@ func newDedupCache(size int, ttl time.Duration, evictedEarly *atomic.Uint64) *de
 }
 
 func (d *dedupCache) shard(k *dedupKey) *dedupShard {
-	// The Request Authenticator is random: its first octet spreads keys.
-	return &d.shards[k.auth[0]&(dedupShards-1)]
+	return &d.shards[k.id&(dedupShards-1)]
 }
 
-// begin looks k up; when it is new, it is marked pending until finish.
-func (d *dedupCache) begin(k dedupKey, now time.Time) ([]byte, dedupState) {
+// begin looks the request up; when it is new, it is marked pending until
+// finish.
+func (d *dedupCache) begin(k dedupKey, auth *[16]byte, now time.Time) ([]byte, dedupState) {
 	sh := d.shard(&k)
+	t := now.UnixNano()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	d.evictLocked(sh, now)
-	if e, ok := sh.m[k]; ok && now.Before(e.expires) {
+	e, ok := sh.m[k]
+	if ok && e.auth == *auth && t < e.expires {
 		if e.resp == nil {
 			return nil, dedupPending
 		}
 		return e.resp, dedupReplay
 	}
-	sh.seq++
-	exp := now.Add(d.ttl)
-	sh.m[k] = dedupEntry{expires: exp, seq: sh.seq}
-	sh.fifo = append(sh.fifo, fifoItem{key: k, seq: sh.seq, expires: exp})
+	if !ok && len(sh.m) >= d.perShard {
+		d.skipped.Add(1)
+		return nil, dedupNew
+	}
+	sh.m[k] = dedupEntry{auth: *auth, expires: t + int64(d.ttl)}
 	return nil, dedupNew
 }
 
-// finish records the answer to k; a nil answer (request dropped) forgets k,
-// so that a retransmission is processed afresh. The entry keeps the expiry
-// of the request's arrival.
-func (d *dedupCache) finish(k dedupKey, resp []byte) {
+// finish records the answer to the request; a nil answer (request dropped)
+// forgets it, so that a retransmission is processed afresh.
+func (d *dedupCache) finish(k dedupKey, auth *[16]byte, resp []byte) {
 	sh := d.shard(&k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.m[k]
-	if !ok {
-		return // evicted meanwhile
+	if !ok || e.auth != *auth {
+		return // not cached, or replaced by a newer request
 	}
 	if resp == nil {
 		delete(sh.m, k)
@@ -113,40 +108,17 @@ func (d *dedupCache) finish(k dedupKey, resp []byte) {
 	sh.m[k] = e
 }
 
-// evictLocked drops, oldest first, what has expired, and what exceeds the
-// size bound.
-func (d *dedupCache) evictLocked(sh *dedupShard, now time.Time) {
-	for sh.head < len(sh.fifo) {
-		it := &sh.fifo[sh.head]
-		expired := !now.Before(it.expires)
-		if !expired && len(sh.m) < d.perShard {
-			break
-		}
-		if e, ok := sh.m[it.key]; ok && e.seq == it.seq {
-			delete(sh.m, it.key)
-			if !expired {
-				d.evictedEarly.Add(1)
-			}
-		}
-		*it = fifoItem{}
-		sh.head++
-	}
-	// Reclaim the consumed front once it is half the slice.
-	if sh.head > 1024 && 2*sh.head >= len(sh.fifo) {
-		n := copy(sh.fifo, sh.fifo[sh.head:])
-		clear(sh.fifo[n:])
-		sh.fifo = sh.fifo[:n]
-		sh.head = 0
-	}
-}
-
-// sweep evicts in every shard: a shard nobody touches still lets go of
-// its expired answers. Serve runs it every second.
+// sweep drops expired answers. Serve runs it every second.
 func (d *dedupCache) sweep(now time.Time) {
+	t := now.UnixNano()
 	for i := range d.shards {
 		sh := &d.shards[i]
 		sh.mu.Lock()
-		d.evictLocked(sh, now)
+		for k, e := range sh.m {
+			if t >= e.expires {
+				delete(sh.m, k)
+			}
+		}
 		sh.mu.Unlock()
 	}
 }

@@ -69,14 +69,13 @@ type Stats struct {
 	Replays     atomic.Uint64
 	Resyncs     atomic.Uint64
 	FastReauths atomic.Uint64
-	// DuplicateEvictedEarly counts answers dropped from the duplicate
-	// cache before duplicate_cache elapsed: the cache is too small for the
-	// request rate.
-	DuplicateEvictedEarly atomic.Uint64
-	dropped               [numDropReasons]atomic.Uint64
-	eapFailures           [eap.NumReasons]atomic.Uint64
-	NoEAPRejects          atomic.Uint64
-	InFlight              atomic.Int64
+	// DuplicateCacheFull counts answers not cached because the duplicate
+	// cache was full: raise duplicate_cache_size.
+	DuplicateCacheFull atomic.Uint64
+	dropped            [numDropReasons]atomic.Uint64
+	eapFailures        [eap.NumReasons]atomic.Uint64
+	NoEAPRejects       atomic.Uint64
+	InFlight           atomic.Int64
 }
 
 // Snapshot returns the counters by name, for expvar and logs.
@@ -144,7 +143,7 @@ func New(cfg Config, h EAPHandler, log *zap.Logger) (*Server, error) {
 
 		done: make(chan struct{}),
 	}
-	s.dedup = newDedupCache(cfg.DuplicateCacheSize, cfg.DuplicateCache, &s.Stats.DuplicateEvictedEarly)
+	s.dedup = newDedupCache(cfg.DuplicateCacheSize, cfg.DuplicateCache, &s.Stats.DuplicateCacheFull)
 	return s, nil
 }
 
@@ -291,7 +290,8 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 	}
 	s.Stats.Requests.Add(1)
 	key := dedupKey{addr: from, id: b[1]}
-	copy(key.auth[:], b[4:20])
+	var auth [16]byte
+	copy(auth[:], b[4:20])
 	// Message-Authenticator is checked before the duplicate cache is
 	// consulted, so a forged packet can neither fetch nor fill an entry.
 	// Every Access-Request must carry one (RFC 3579 3.2 makes it mandatory
@@ -308,7 +308,7 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 		}
 		return nil
 	}
-	switch cached, st := s.dedup.begin(key, time.Now()); st {
+	switch cached, st := s.dedup.begin(key, &auth, time.Now()); st {
 	case dedupReplay:
 		s.Stats.Replays.Add(1)
 		return cached
@@ -324,7 +324,7 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 			s.Stats.dropped[DropPanic].Add(1)
 			s.log.Error("radius request panicked", zap.String("client", client.Name))
 		}
-		s.dedup.finish(key, resp)
+		s.dedup.finish(key, &auth, resp)
 	}()
 	return s.answer(ctx, client, from, b)
 }

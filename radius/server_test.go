@@ -467,52 +467,60 @@ func TestMaskIMSI(t *testing.T) {
 	}
 }
 
-// The duplicate cache holds answers for its TTL whatever the request rate
-// (a fixed ring once forgot them within a second or two under load), drops
-// them after it, and counts entries its size bound drops early.
-func TestDedupCache_TTLNotRate(t *testing.T) {
-	var early atomic.Uint64
-	d := newDedupCache(1<<20, 30*time.Second, &early)
+// The duplicate cache holds the answer to the latest request per source and
+// Identifier for its TTL whatever the request rate (a fixed ring once forgot
+// answers within a second or two under load), lets a new Request
+// Authenticator replace it, drops it after the TTL, and counts what it
+// cannot hold.
+func TestDedupCache(t *testing.T) {
+	var full atomic.Uint64
+	d := newDedupCache(1<<18, 30*time.Second, &full)
 	t0 := time.Unix(1000, 0)
-	key := func(i int) dedupKey {
-		k := dedupKey{addr: nas, id: byte(i)}
-		k.auth[0], k.auth[1], k.auth[2] = byte(i), byte(i>>8), byte(i>>16)
-		return k
+	auth := func(i int) *[16]byte { return &[16]byte{byte(i), byte(i >> 8), byte(i >> 16), 1} }
+	const n = 200000 // four seconds at 50,000 requests/s from 64 sources
+	src := func(i int) dedupKey {
+		return dedupKey{addr: netip.AddrPortFrom(nas.Addr(), uint16(40000+i%64)), id: byte(i / 64)}
 	}
-	const n = 200000 // four seconds at 50,000 requests/s
 	for i := range n {
 		now := t0.Add(time.Duration(i) * 20 * time.Microsecond)
-		if _, st := d.begin(key(i), now); st != dedupNew {
+		if _, st := d.begin(src(i), auth(i), now); st != dedupNew {
 			t.Fatalf("request %d not new", i)
 		}
-		d.finish(key(i), []byte{byte(i)})
+		d.finish(src(i), auth(i), []byte{byte(i)})
 	}
-	// The first answer is still there 4 s and 29 s later.
+	if got := d.len(); got != 64*256 {
+		t.Fatalf("%d entries for 64 sources, want one per source and Identifier (%d)", got, 64*256)
+	}
+	last := n - 1
 	for _, after := range []time.Duration{4 * time.Second, 29 * time.Second} {
-		if resp, st := d.begin(key(0), t0.Add(after)); st != dedupReplay || resp[0] != 0 {
+		if resp, st := d.begin(src(last), auth(last), t0.Add(after)); st != dedupReplay || resp[0] != byte(last) {
 			t.Fatalf("after %s: state %d, want the cached answer", after, st)
 		}
 	}
-	// After the TTL, everything is gone, from every shard.
-	if _, st := d.begin(key(1), t0.Add(35*time.Second)); st != dedupNew {
-		t.Fatal("answer kept past its TTL")
+	// An older request on a reused Identifier is not the cached one.
+	if _, st := d.begin(src(last-64*256), auth(last-64*256), t0.Add(5*time.Second)); st != dedupNew {
+		t.Fatal("a replaced request was answered from the cache")
 	}
-	d.sweep(t0.Add(35 * time.Second))
-	if got := d.len(); got != 1 {
-		t.Fatalf("%d entries after the TTL, want 1", got)
+	// While the first copy is processed, a duplicate is dropped.
+	if _, st := d.begin(src(last-64*256), auth(last-64*256), t0.Add(5*time.Second)); st != dedupPending {
+		t.Fatal("duplicate of a pending request not seen")
 	}
-	if early.Load() != 0 {
-		t.Fatalf("%d early evictions without pressure", early.Load())
+	d.sweep(t0.Add(40 * time.Second))
+	if got := d.len(); got != 0 {
+		t.Fatalf("%d entries after the TTL", got)
 	}
-	// A bound of 1600 keeps the newest and counts what it drops.
-	small := newDedupCache(1600, 30*time.Second, &early)
-	for i := range 5000 {
-		small.begin(key(i), t0)
+	if full.Load() != 0 {
+		t.Fatalf("%d skipped without pressure", full.Load())
 	}
-	if got := small.len(); got > 1600 || got < 1500 {
-		t.Fatalf("%d entries under a bound of 1600", got)
+	small := newDedupCache(160, 30*time.Second, &full)
+	for i := range 1000 {
+		k := dedupKey{addr: netip.AddrPortFrom(nas.Addr(), uint16(i)), id: byte(i)}
+		small.begin(k, auth(i), t0)
 	}
-	if early.Load() < 3400 {
-		t.Fatalf("%d early evictions counted", early.Load())
+	if got := small.len(); got > 160 {
+		t.Fatalf("%d entries under a bound of 160", got)
+	}
+	if full.Load() < 840 {
+		t.Fatalf("%d answers counted as not cached", full.Load())
 	}
 }
