@@ -15,13 +15,15 @@ type Config struct {
 	Clients []ClientConfig `yaml:"clients"`
 	// SessionTimeout, when set, is sent in Access-Accept (RFC 2865 5.27).
 	SessionTimeout time.Duration `yaml:"session_timeout"`
-	// MaxInFlight bounds requests waiting for a worker; more are dropped
-	// and counted.
-	MaxInFlight int `yaml:"max_in_flight"`
-	// Workers is how many requests are processed at once. Each waits for
-	// its vector source, so a remote HSS needs more of them than the
-	// built-in one.
+	// Workers is how many requests are processed at once; each reads its
+	// own datagram. Each waits for its vector source, so a remote HSS needs
+	// more of them than the built-in one. Datagrams beyond what they take
+	// wait in the socket's receive buffer (ReadBuffer), past which the
+	// kernel drops and counts them (netstat -su: receive buffer errors).
 	Workers int `yaml:"workers"`
+	// ReadBuffer, when set, is the socket receive buffer in bytes
+	// (SO_RCVBUF; Linux caps it at net.core.rmem_max).
+	ReadBuffer int `yaml:"read_buffer"`
 	// RequestTimeout bounds the work on one request (vector fetch included).
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// DuplicateCache is how long an answer is kept to replay to a
@@ -48,9 +50,6 @@ func (c ClientConfig) String() string { return "{" + c.Name + " " + c.Address + 
 func (c *Config) SetDefaults() {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:1812"
-	}
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = 4096
 	}
 	if c.Workers == 0 {
 		c.Workers = 256
@@ -100,8 +99,8 @@ func (c *Config) Validate(prefix string) error {
 	if c.SessionTimeout < 0 {
 		bad("session_timeout", "negative")
 	}
-	if c.MaxInFlight < 1 {
-		bad("max_in_flight", "must be positive")
+	if c.ReadBuffer < 0 {
+		bad("read_buffer", "negative")
 	}
 	if c.Workers < 1 || c.Workers > 65536 {
 		bad("workers", "want 1 to 65536")

@@ -33,7 +33,6 @@ const (
 	DropNoMessageAuthenticator
 	DropBadMessageAuthenticator
 	DropInProgress
-	DropOverload
 	DropEAPDiscard
 	DropBackend
 	DropPanic
@@ -47,7 +46,6 @@ var dropNames = [numDropReasons]string{
 	DropNoMessageAuthenticator:  "no_message_authenticator",
 	DropBadMessageAuthenticator: "bad_message_authenticator",
 	DropInProgress:              "duplicate_in_progress",
-	DropOverload:                "overload",
 	DropEAPDiscard:              "eap_discard",
 	DropBackend:                 "backend_error",
 	DropPanic:                   "panic",
@@ -153,7 +151,17 @@ func (s *Server) Listen() (*net.UDPConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.ReadBuffer > 0 {
+		if err := conn.SetReadBuffer(s.cfg.ReadBuffer); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	return conn, nil
 }
 
 // Serve answers requests on conn until Shutdown. ctx is the parent of every
@@ -167,15 +175,11 @@ func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {
 	s.conn = conn
 	s.mu.Unlock()
 	defer close(s.done)
-	// A fixed set of long-lived workers takes packets from a bounded queue:
-	// a goroutine per packet would grow a new stack for the EAP work every
-	// time (a measured 8% of the server's CPU under load).
-	queue := make(chan job, s.cfg.MaxInFlight)
-	for range s.cfg.Workers {
-		s.wg.Add(1)
-		go s.worker(ctx, conn, queue)
-	}
-	defer close(queue)
+	// A fixed set of long-lived workers each read a datagram and answer
+	// it: a goroutine per packet grew a new stack for the EAP work every
+	// time, and a hand-off from one reader to a worker cost a thread
+	// wake-up per packet below saturation. Datagrams beyond what the
+	// workers take wait in the socket's receive buffer.
 	stopSweep := make(chan struct{})
 	defer close(stopSweep)
 	go func() {
@@ -190,49 +194,42 @@ func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {
 			}
 		}
 	}()
+	errs := make(chan error, s.cfg.Workers)
+	for range s.cfg.Workers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			errs <- s.readAndServe(ctx, conn)
+		}()
+	}
+	s.wg.Wait()
+	return <-errs
+}
+
+// readAndServe is one worker: read a datagram, answer it, until the socket
+// is closed.
+func (s *Server) readAndServe(ctx context.Context, conn *net.UDPConn) error {
+	pb := new(packetBuf)
 	for {
-		pb := packetBufs.Get().(*packetBuf)
 		n, from, err := conn.ReadFromUDPAddrPort(pb[:])
 		if err != nil {
-			packetBufs.Put(pb)
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			s.log.Warn("radius read failed", zap.Error(err))
 			continue
 		}
-		select {
-		case queue <- job{buf: pb, n: n, from: from}:
-			s.Stats.InFlight.Add(1)
-		default:
-			packetBufs.Put(pb)
-			s.drop(DropOverload, from, nil)
+		s.Stats.InFlight.Add(1)
+		if resp := s.process(ctx, from, pb[:n]); resp != nil {
+			s.write(conn, from, resp)
 		}
+		s.Stats.InFlight.Add(-1)
 	}
 }
 
 // packetBuf holds one datagram: one octet more than the largest RADIUS
 // packet, so that an oversized datagram is seen as such.
 type packetBuf [radius.MaxPacketLength + 1]byte
-
-var packetBufs = sync.Pool{New: func() any { return new(packetBuf) }}
-
-type job struct {
-	buf  *packetBuf
-	n    int
-	from netip.AddrPort
-}
-
-func (s *Server) worker(ctx context.Context, conn *net.UDPConn, queue <-chan job) {
-	defer s.wg.Done()
-	for j := range queue {
-		if resp := s.process(ctx, j.from, j.buf[:j.n]); resp != nil {
-			s.write(conn, j.from, resp)
-		}
-		packetBufs.Put(j.buf)
-		s.Stats.InFlight.Add(-1)
-	}
-}
 
 // Shutdown stops reading and waits for requests in progress, at most until
 // ctx ends.

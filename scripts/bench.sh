@@ -9,6 +9,10 @@
 #   RATE [0: closed loop; else open loop at RATE authentications/s]
 #   REAUTH [0]  ANONYMOUS [0]  (shares, 0..1, passed to aaabench)
 #   SUBSCRIBERS [10000]  LOG_LEVEL [info]  SOCKETS [aaabench's default]
+#   SERVER_PROCS [unset: aaad's own GOMAXPROCS, all CPUs] GOMAXPROCS for aaad.
+#     With aaabench on the same small machine, SERVER_PROCS=1 keeps the
+#     Go runtime's idle spinning in aaad from competing with aaabench for
+#     the CPUs; docs/performance.md reports both.
 #   GO [go]
 # Exit status: 0 when aaabench counted no failure, 1 when it did, 2 on a
 # setup or usage error.
@@ -23,6 +27,7 @@ REAUTH=${REAUTH:-0}
 ANONYMOUS=${ANONYMOUS:-0}
 SUBSCRIBERS=${SUBSCRIBERS:-10000}
 LOG_LEVEL=${LOG_LEVEL:-info}
+SERVER_PROCS=${SERVER_PROCS:-}
 SOCKETS=${SOCKETS:-}
 SECRET=bench-$RANDOM$RANDOM
 
@@ -61,6 +66,7 @@ echo "go:       $go_version"
 load="method $METHOD, concurrency $CONCURRENCY, duration $DURATION"
 if [[ $RATE != 0 ]]; then load+=", open loop at $RATE/s"; else load+=", closed loop"; fi
 load+=", reauth $REAUTH, anonymous $ANONYMOUS, $SUBSCRIBERS subscribers, aaad log level $LOG_LEVEL"
+load+=", aaad GOMAXPROCS ${SERVER_PROCS:-all CPUs}"
 echo "load:     $load"
 echo
 
@@ -95,7 +101,7 @@ EOF
 addr=
 if [[ $listen == 127.0.0.1:0 ]]; then
 	mkfifo "$tmp/aaad.stderr"
-	"$tmp/aaad" --config "$tmp/aaad.yaml" 2>"$tmp/aaad.stderr" &
+	env ${SERVER_PROCS:+GOMAXPROCS=$SERVER_PROCS} "$tmp/aaad" --config "$tmp/aaad.yaml" 2>"$tmp/aaad.stderr" &
 	aaad_pid=$!
 	exec 3<"$tmp/aaad.stderr"
 	while IFS= read -r -t 30 line <&3; do
@@ -110,7 +116,7 @@ if [[ $listen == 127.0.0.1:0 ]]; then
 	drain_pid=$!
 	exec 3<&-
 else
-	"$tmp/aaad" --config "$tmp/aaad.yaml" 2>>"$tmp/aaad.log" &
+	env ${SERVER_PROCS:+GOMAXPROCS=$SERVER_PROCS} "$tmp/aaad" --config "$tmp/aaad.yaml" 2>>"$tmp/aaad.log" &
 	aaad_pid=$!
 	# The first authentication is the readiness probe: aaabench
 	# retransmits until aaad answers.
@@ -164,7 +170,7 @@ rss1=$(rss_kib "$aaad_pid")
 echo
 TICKS=$((ticks1 - ticks0)) CLK_TCK=$clk_tck RSS0=$rss0 RSS1=$rss1 NPROC=$(nproc) CPU_MODEL=$cpu_model \
 	GO_VERSION=$go_version METHOD=$METHOD CONCURRENCY=$CONCURRENCY DURATION=$DURATION RATE=$RATE \
-	REAUTH=$REAUTH ANONYMOUS=$ANONYMOUS SUBSCRIBERS=$SUBSCRIBERS LOG_LEVEL=$LOG_LEVEL \
+	REAUTH=$REAUTH ANONYMOUS=$ANONYMOUS SUBSCRIBERS=$SUBSCRIBERS LOG_LEVEL=$LOG_LEVEL SERVER_PROCS=$SERVER_PROCS \
 	python3 - "$tmp/result.json" <<'EOF'
 import json, os, sys
 
@@ -198,6 +204,7 @@ doc = {
         "method": env["METHOD"], "concurrency": int(env["CONCURRENCY"]), "duration": env["DURATION"],
         "rate": float(env["RATE"]), "reauth": float(env["REAUTH"]), "anonymous": float(env["ANONYMOUS"]),
         "subscribers": int(env["SUBSCRIBERS"]), "log_level": env["LOG_LEVEL"],
+        "server_procs": env.get("SERVER_PROCS") or "all",
     },
     "ok": ok,
     "failures": fails,
