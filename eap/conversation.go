@@ -58,7 +58,11 @@ const maxIDMessages = 4096
 // ConversationStore, is never logged (String redacts) and is zeroed when it
 // ends.
 type Conversation struct {
-	ID      ConversationID
+	ID ConversationID
+	// Version is the stored version this copy was read at (0: never
+	// stored). Put and Delete succeed only while it is current, so two
+	// packets working on copies of one conversation cannot both act.
+	Version uint32
 	State   State
 	Method  Type  // TypeAKA or TypeAKAPrime
 	LastID  uint8 // Identifier of the request we sent last
@@ -107,13 +111,18 @@ type Conversation struct {
 	Keys    aka.Keys
 }
 
-// Clear zeroes the key material and identity of a finished conversation.
+// Clear zeroes the key material of a finished conversation and drops the
+// rest. Slices are dropped, not zeroed: copies of a conversation share them.
 func (c *Conversation) Clear() {
+	c.wipe()
+	*c = Conversation{}
+}
+
+// wipe zeroes the secrets a copy holds: keys, XRES, RAND.
+func (c *Conversation) wipe() {
 	c.Keys.Clear()
 	clear(c.XRES[:])
 	clear(c.RAND[:])
-	clear(c.IDMessages)
-	*c = Conversation{}
 }
 
 // String keeps keys out of logs.
@@ -129,16 +138,27 @@ var (
 	ErrConversationNotFound = errors.New("eap: conversation not found")
 	// ErrStoreFull: the store holds as many live conversations as it may.
 	ErrStoreFull = errors.New("eap: conversation store full")
+	// ErrConversationConflict: the conversation changed (or ended) since
+	// this copy was read; the write is refused.
+	ErrConversationConflict = errors.New("eap: conversation changed meanwhile")
 )
 
 // ConversationStore keeps conversations between packets. Implementations
 // must copy on Put and Get (a conversation is a value: two packets never
-// share one), bound their size and drop a conversation once it expires.
+// share one), bound their size, drop a conversation once it expires, and
+// compare versions so that of two packets working on one conversation only
+// the first to write wins (a compare-and-swap, atomic on every node).
 type ConversationStore interface {
-	// Get copies the live conversation id into c.
+	// Get copies the live conversation id into c, Version included.
 	Get(ctx context.Context, id ConversationID, c *Conversation) error
-	// Put stores a copy of c under c.ID until c.Expires.
+	// Put stores a copy of c under c.ID until c.Expires and advances
+	// c.Version: a new conversation (Version 0) only if id is free, an
+	// existing one only if its stored Version is still c.Version.
+	// Otherwise ErrConversationConflict: it is never re-created once
+	// deleted.
 	Put(ctx context.Context, c *Conversation) error
-	// Delete forgets id; deleting an unknown id is not an error.
-	Delete(ctx context.Context, id ConversationID) error
+	// Delete forgets id if its stored Version is still version
+	// (ErrConversationConflict if not, ErrConversationNotFound if it is
+	// gone). Version 0 (never stored) is a no-op.
+	Delete(ctx context.Context, id ConversationID, version uint32) error
 }

@@ -87,30 +87,48 @@ func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if p, ok := sh.m[c.ID]; ok {
+		if c.Version == 0 || p.Version != c.Version {
+			return ErrConversationConflict
+		}
+		c.Version++
 		*p = *c
 		return nil
 	}
-	if s.live.Load() >= s.max {
+	if c.Version != 0 {
+		return ErrConversationConflict // ended or expired meanwhile: no resurrection
+	}
+	// Reserve a place first, so that puts in other shards cannot all pass
+	// the bound at once.
+	if s.live.Add(1) > s.max {
 		s.sweepLocked(sh, s.now())
-		if s.live.Load() >= s.max {
+		if s.live.Load() > s.max {
+			s.live.Add(-1)
 			return ErrStoreFull
 		}
 	}
+	c.Version = 1
 	p := new(Conversation)
 	*p = *c
 	sh.m[c.ID] = p
-	s.live.Add(1)
 	return nil
 }
 
 // Delete implements ConversationStore.
-func (s *MemoryStore) Delete(_ context.Context, id ConversationID) error {
+func (s *MemoryStore) Delete(_ context.Context, id ConversationID, version uint32) error {
+	if version == 0 {
+		return nil
+	}
 	sh := s.shard(id)
 	sh.mu.Lock()
-	if p, ok := sh.m[id]; ok {
-		s.deleteLocked(sh, id, p)
+	defer sh.mu.Unlock()
+	p, ok := sh.m[id]
+	if !ok {
+		return ErrConversationNotFound
 	}
-	sh.mu.Unlock()
+	if p.Version != version {
+		return ErrConversationConflict
+	}
+	s.deleteLocked(sh, id, p)
 	return nil
 }
 
@@ -278,7 +296,7 @@ func (s *MemoryStore) sweepLocked(sh *memShard, now time.Time) {
 }
 
 func (s *MemoryStore) deleteLocked(sh *memShard, id ConversationID, p *Conversation) {
-	p.Keys.Clear() // the stored copy holds keys too
+	p.Clear() // the stored copy holds keys and XRES too
 	delete(sh.m, id)
 	s.live.Add(-1)
 }

@@ -81,6 +81,7 @@ const (
 	ReasonRESMismatch
 	ReasonCheckcodeMismatch
 	ReasonKDFNegotiation
+	ReasonConflict
 	numReasons
 )
 
@@ -102,6 +103,7 @@ var reasonNames = [numReasons]string{
 	ReasonRESMismatch:          "res_mismatch",
 	ReasonCheckcodeMismatch:    "checkcode_mismatch",
 	ReasonKDFNegotiation:       "kdf_negotiation",
+	ReasonConflict:             "conversation_conflict",
 }
 
 func (r Reason) String() string {
@@ -284,6 +286,7 @@ func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result
 		return s.start(ctx, pkt, buf, res)
 	}
 	var c Conversation
+	defer c.wipe() // the copy's keys, whatever the outcome
 	var id ConversationID
 	if len(state) != len(id) {
 		s.fail(ctx, nil, pkt.Identifier, ReasonUnknownConversation, buf, res)
@@ -378,6 +381,7 @@ func (s *Server) start(ctx context.Context, pkt Packet, buf []byte, res *Result)
 		identity = nil // unusable: ask for another, keep nothing of it
 	}
 	c := Conversation{LastID: pkt.Identifier, Identity: bytes.Clone(identity)}
+	defer c.wipe()
 	rand.Read(c.ID[:]) // never fails (crypto/rand, Go 1.24+)
 	c.Method = s.methods[0]
 	if m := ParseIdentity(identity).Method; m != 0 && slices.Contains(s.methods, m) {
@@ -887,6 +891,12 @@ func (s *Server) handleNotification(ctx context.Context, c *Conversation, msg []
 // it handed out. A failure to store them costs the peer a fuller
 // authentication next time, not this one.
 func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []byte, res *Result) {
+	if !s.claim(ctx, c) {
+		// Another packet of this conversation got there first: one
+		// Accept per conversation.
+		res.discard(ReasonConflict)
+		return
+	}
 	now := s.now()
 	if c.NextPseudonym != "" && s.pseudonyms.Sealed == nil {
 		_ = s.store.PutPseudonym(ctx, c.NextPseudonym, PseudonymRecord{IMSI: c.IMSI, Expires: now.Add(s.pseudonyms.Lifetime)})
@@ -911,7 +921,7 @@ func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []b
 	res.Resynced = c.Resynced
 	res.FastReauth = c.Reauth
 	res.MSK, res.EMSK = c.Keys.MSK, c.Keys.EMSK
-	s.end(ctx, c)
+	c.wipe()
 }
 
 // notifyFailure tells the peer, with AKA-Notification "General failure",
@@ -945,6 +955,10 @@ func (s *Server) send(ctx context.Context, c *Conversation, st State, out []byte
 			res.discard(ReasonStoreFull)
 			return nil
 		}
+		if errors.Is(err, ErrConversationConflict) {
+			res.discard(ReasonConflict)
+			return nil
+		}
 		return fmt.Errorf("eap: store conversation: %w", err)
 	}
 	res.Outcome = OutcomeContinue
@@ -956,24 +970,26 @@ func (s *Server) send(ctx context.Context, c *Conversation, st State, out []byte
 
 // fail answers with EAP-Failure and forgets the conversation (c may be nil).
 func (s *Server) fail(ctx context.Context, c *Conversation, id uint8, reason Reason, buf []byte, res *Result) {
+	if c != nil {
+		if !s.claim(ctx, c) {
+			res.discard(ReasonConflict)
+			return
+		}
+		res.Method = c.Method
+		c.wipe()
+	}
 	res.Outcome = OutcomeFailure
 	res.Reason = reason
 	res.Packet = AppendFailure(buf[:0], id)
-	if c != nil {
-		res.Method = c.Method
-		s.end(ctx, c)
-	}
 }
 
-// end forgets a finished conversation: nothing of it is kept.
-func (s *Server) end(ctx context.Context, c *Conversation) {
-	var zero ConversationID
-	if c.ID != zero {
-		// A failed delete leaves an entry that expires on its own.
-		_ = s.store.Delete(ctx, c.ID)
-	}
-	c.Keys.Clear()
-	clear(c.XRES[:])
+// claim ends the stored conversation c was read from, if nothing else
+// changed it meanwhile: only the packet that claims it may answer
+// Success or Failure. A store outage does not stop the answer; the entry
+// then expires on its own.
+func (s *Server) claim(ctx context.Context, c *Conversation) bool {
+	err := s.store.Delete(ctx, c.ID, c.Version)
+	return err == nil || !(errors.Is(err, ErrConversationConflict) || errors.Is(err, ErrConversationNotFound))
 }
 
 func trimNUL(b []byte) []byte {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -112,7 +113,7 @@ func (c *Config) validate() error {
 func loadConfig(data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %s", redactYAMLError(err))
 	}
 	var cfg Config
 	if len(root.Content) > 0 {
@@ -122,7 +123,7 @@ func loadConfig(data []byte) (*Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil {
-			return nil, fmt.Errorf("config: %w", err)
+			return nil, fmt.Errorf("config: %s", redactYAMLError(err))
 		}
 	}
 	cfg.setDefaults()
@@ -130,6 +131,15 @@ func loadConfig(data []byte) (*Config, error) {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// yamlScalar matches the value yaml.v3 quotes in a type error
+// ("cannot unmarshal !!str `s3cret` into int"): a secret in the wrong field
+// must not be printed.
+var yamlScalar = regexp.MustCompile("`[^`]*`")
+
+func redactYAMLError(err error) string {
+	return yamlScalar.ReplaceAllString(err.Error(), "(value)")
 }
 
 // unknownKeys walks a YAML mapping against the struct it decodes into and

@@ -42,6 +42,7 @@ func TestLoadConfig_ErrorsNameTheKey(t *testing.T) {
 		{"admin not loopback", minimal + "admin: {listen: 0.0.0.0:9812}\n", "admin.listen: must be a loopback"},
 		{"no clients", "hss: {subscribers: x.csv}\n", "radius.clients"},
 		{"not yaml", "radius: [", "config:"},
+		{"wrong type does not echo the value", minimal + "eap: {max_conversations: testing123}\n", "cannot unmarshal !!str (value)"},
 		{"unknown key under eap after inline fields", minimal + "eap: {fast_reauth: {max_cuont: 3}}\n", "eap.fast_reauth.max_cuont: unknown key"},
 		{"unknown key in identity privacy", minimal + "eap: {identity_privacy: {keys: [{id: a, fil: x.pem}]}}\n", "eap.identity_privacy.keys[0].fil: unknown key"},
 		{"stateless pseudonyms without keys", minimal + "eap: {pseudonyms: {stateless: true}}\n", "eap.pseudonyms.keys"},
