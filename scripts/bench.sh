@@ -9,6 +9,7 @@
 #   RATE [0: closed loop; else open loop at RATE authentications/s]
 #   REAUTH [0]  ANONYMOUS [0]  (shares, 0..1, passed to aaabench)
 #   SUBSCRIBERS [10000]  LOG_LEVEL [info]  SOCKETS [aaabench's default]
+#   WORKERS [aaad's default] radius.workers
 #   SERVER_PROCS [unset: aaad's own GOMAXPROCS, all CPUs] GOMAXPROCS for aaad.
 #     With aaabench on the same small machine, SERVER_PROCS=1 keeps the
 #     Go runtime's idle spinning in aaad from competing with aaabench for
@@ -87,7 +88,8 @@ log:
   format: json
 radius:
   listen: $listen
-  clients:
+${WORKERS:+  workers: $WORKERS
+}  clients:
     - {name: bench, address: 127.0.0.1/32, secret: "$SECRET"}
 eap:
   methods: [$METHOD]
