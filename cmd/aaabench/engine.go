@@ -55,6 +55,7 @@ type stats struct {
 	sendErrors      atomic.Uint64
 	latency         histogram // successful authentications, first request to Accept
 	startLag        histogram // open loop: first request sent minus scheduled start
+	service         histogram // open loop: successful authentications, first request sent to Accept
 }
 
 type engine struct {
@@ -533,6 +534,7 @@ type conv struct {
 	mppe  mppeScratch
 
 	start  int64 // e.now() of the start (scheduled start, open loop)
+	sent   int64 // open loop: e.now() when the first request went out
 	rounds uint64
 }
 
@@ -559,7 +561,8 @@ func (c *conv) begin(start int64) {
 	c.start = start
 	c.rounds = 0
 	if e.open {
-		e.st.startLag.record(e.now() - start)
+		c.sent = e.now()
+		e.st.startLag.record(c.sent - start)
 	}
 	c.send()
 }
@@ -644,6 +647,9 @@ func (c *conv) succeed() {
 	e := c.e
 	now := e.now()
 	e.st.latency.record(now - c.start)
+	if e.open {
+		e.st.service.record(now - c.sent)
+	}
 	e.st.ok.Add(1)
 	e.st.rounds.Add(c.rounds)
 	if c.p.fast {

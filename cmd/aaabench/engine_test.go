@@ -100,6 +100,15 @@ func TestRun_InProcessServer(t *testing.T) {
 			if strings.Contains(strings.Join(tc.args, " "), "--reauth") && s.FastReauths == 0 {
 				t.Fatal("no fast re-authentication")
 			}
+			// Open loop only: the start lag, and the latency without it,
+			// which can never exceed the latency from the schedule.
+			open := strings.Contains(strings.Join(tc.args, " "), "--rate")
+			if open != (s.StartLagMS != nil) || open != (s.ServiceMS != nil) {
+				t.Fatalf("open loop %v: start lag %+v, from first send %+v", open, s.StartLagMS, s.ServiceMS)
+			}
+			if open && (s.ServiceMS.P50 <= 0 || s.ServiceMS.Max > s.LatencyMS.Max) {
+				t.Fatalf("from first send %+v, latency %+v", *s.ServiceMS, s.LatencyMS)
+			}
 		})
 	}
 }
