@@ -45,6 +45,39 @@ func mustSucceed(t *testing.T, res Result, p *peer) {
 	if res.IMSI != testIMSI {
 		t.Fatalf("IMSI %q", res.IMSI)
 	}
+	if res.NotStored != 0 {
+		t.Fatalf("%d identities handed out but not stored", res.NotStored)
+	}
+}
+
+// refusingStore is a store whose pseudonym and re-authentication records
+// are always full.
+type refusingStore struct{ *MemoryStore }
+
+func (refusingStore) PutPseudonym(context.Context, string, PseudonymRecord) error {
+	return ErrStoreFull
+}
+
+func (refusingStore) PutReauth(context.Context, string, *ReauthRecord) error { return ErrStoreFull }
+
+// An identity the store refuses does not fail the authentication it was
+// handed out in, but it is counted: the peer will need a fuller one next.
+func TestRecords_NotStoredAreCounted(t *testing.T) {
+	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
+	cfg := ServerConfig{Methods: []Type{TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
+	both(withPseudonyms, withReauth)(&cfg)
+	s, err := NewServer(cfg, &testHSS{amf: 0x8000}, refusingStore{NewMemoryStore(100, clock.now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPeer(t, TypeAKAPrime)
+	res, _ := run(t, s, p)
+	if res.Outcome != OutcomeSuccess || res.MSK != p.keys.MSK {
+		t.Fatalf("outcome %s (%s)", res.Outcome, res.Reason)
+	}
+	if res.NotStored != 2 {
+		t.Fatalf("NotStored %d, want 2 (a pseudonym and a re-auth identity)", res.NotStored)
+	}
 }
 
 func TestPseudonym_UsedInLaterConversation(t *testing.T) {

@@ -132,6 +132,10 @@ type Result struct {
 	// resynchronisation, FastReauth when it was a fast re-authentication.
 	Resynced   bool
 	FastReauth bool
+	// NotStored counts, on success, the identities handed out (a pseudonym,
+	// a re-authentication identity) that the store refused, full or
+	// failing: the peer will fall back to a fuller authentication.
+	NotStored int
 	// MSK and EMSK are set on success (RFC 4187 7, RFC 9048 3.3).
 	MSK, EMSK [64]byte
 }
@@ -899,7 +903,9 @@ func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []b
 	}
 	now := s.now()
 	if c.NextPseudonym != "" && s.pseudonyms.Sealed == nil {
-		_ = s.store.PutPseudonym(ctx, c.NextPseudonym, PseudonymRecord{IMSI: c.IMSI, Expires: now.Add(s.pseudonyms.Lifetime)})
+		if err := s.store.PutPseudonym(ctx, c.NextPseudonym, PseudonymRecord{IMSI: c.IMSI, Expires: now.Add(s.pseudonyms.Lifetime)}); err != nil {
+			res.NotStored++
+		}
 	}
 	if c.NextReauthID != "" {
 		rec := ReauthRecord{
@@ -910,7 +916,9 @@ func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []b
 			Expires:    now.Add(s.reauth.Lifetime),
 		}
 		rec.fromKeys(&c.Keys)
-		_ = s.store.PutReauth(ctx, c.NextReauthID, &rec)
+		if err := s.store.PutReauth(ctx, c.NextReauthID, &rec); err != nil {
+			res.NotStored++
+		}
 		rec.Clear()
 	}
 	res.Outcome = OutcomeSuccess

@@ -70,10 +70,14 @@ type Stats struct {
 	// DuplicateCacheFull counts answers not cached because the duplicate
 	// cache was full: raise duplicate_cache_size.
 	DuplicateCacheFull atomic.Uint64
-	dropped            [numDropReasons]atomic.Uint64
-	eapFailures        [eap.NumReasons]atomic.Uint64
-	NoEAPRejects       atomic.Uint64
-	InFlight           atomic.Int64
+	// RecordsNotStored counts pseudonyms and re-authentication identities
+	// handed out in an Accept but refused by the EAP store (full or
+	// failing): raise eap.max_conversations, or see the store.
+	RecordsNotStored atomic.Uint64
+	dropped          [numDropReasons]atomic.Uint64
+	eapFailures      [eap.NumReasons]atomic.Uint64
+	NoEAPRejects     atomic.Uint64
+	InFlight         atomic.Int64
 }
 
 // Snapshot returns the counters by name, for expvar and logs.
@@ -85,7 +89,11 @@ func (s *Stats) Snapshot() map[string]uint64 {
 		"access_challenge": s.Challenges.Load(),
 		"replayed":         s.Replays.Load(),
 		"resyncs":          s.Resyncs.Load(),
+		"fast_reauths":     s.FastReauths.Load(),
 		"reject_no_eap":    s.NoEAPRejects.Load(),
+
+		"duplicate_cache_full": s.DuplicateCacheFull.Load(),
+		"records_not_stored":   s.RecordsNotStored.Load(),
 	}
 	for i := range s.dropped {
 		m["dropped_"+DropReason(i).String()] = s.dropped[i].Load()
@@ -376,6 +384,9 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		}
 		if res.FastReauth {
 			s.Stats.FastReauths.Add(1)
+		}
+		if res.NotStored > 0 {
+			s.Stats.RecordsNotStored.Add(uint64(res.NotStored))
 		}
 	}
 	switch res.Outcome {

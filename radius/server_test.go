@@ -46,6 +46,7 @@ type scriptedEAP struct {
 	packet   []byte
 	err      error
 	panics   bool
+	notStore int // Result.NotStored of a success
 	gotMsg   []byte
 	gotState []byte
 }
@@ -64,6 +65,7 @@ func (h *scriptedEAP) Handle(_ context.Context, state, msg, buf []byte, res *eap
 	res.Conversation[0] = 0x42
 	if h.outcome == eap.OutcomeSuccess {
 		res.MSK = msk
+		res.NotStored = h.notStore
 	}
 	return nil
 }
@@ -209,6 +211,26 @@ func TestProcess_AcceptCarriesMPPEKeys(t *testing.T) {
 	resp2 := s.process(context.Background(), nas, request(t, 3, secret, eapResp, nil, false))
 	if bytes.Equal(mppeSalt(t, resp), mppeSalt(t, resp2)) {
 		t.Error("same MPPE salt twice")
+	}
+}
+
+// Identities the EAP store refused are counted and exported, and the
+// Accept still goes out.
+func TestProcess_RecordsNotStoredAreCounted(t *testing.T) {
+	h := &scriptedEAP{outcome: eap.OutcomeSuccess, packet: []byte{3, 9, 0, 4}, notStore: 2}
+	s := newTestServer(t, h, nil)
+	req := request(t, 2, secret, eapResp, nil, false)
+	if p := checkResponse(t, s.process(context.Background(), nas, req), req); p.Code != radius.CodeAccessAccept {
+		t.Fatalf("code %v", p.Code)
+	}
+	m := s.Stats.Snapshot()
+	if m["records_not_stored"] != 2 || m["access_accept"] != 1 {
+		t.Fatalf("counters %v", m)
+	}
+	for _, k := range []string{"fast_reauths", "duplicate_cache_full"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("counter %s not exported", k)
+		}
 	}
 }
 
