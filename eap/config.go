@@ -19,6 +19,9 @@ type Config struct {
 	ConversationTimeout time.Duration `yaml:"conversation_timeout"`
 	// MaxConversations bounds conversations held at once.
 	MaxConversations int `yaml:"max_conversations"`
+	// MaxConversationMiB bounds the memory conversations hold, in MiB
+	// (what they store, estimated, not the Go heap around it).
+	MaxConversationMiB int `yaml:"max_conversation_mib"`
 	// ResultIndications offers protected result indications
 	// (AT_RESULT_IND, RFC 4187 6.2).
 	ResultIndications *bool            `yaml:"result_indications"`
@@ -71,6 +74,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MaxConversations == 0 {
 		c.MaxConversations = 100000
+	}
+	if c.MaxConversationMiB == 0 {
+		c.MaxConversationMiB = 256
 	}
 	on := func(b **bool) {
 		if *b == nil {
@@ -133,6 +139,9 @@ func (c *Config) Validate(prefix string) error {
 	}
 	if c.MaxConversations < 1 {
 		bad("max_conversations", "must be positive")
+	}
+	if c.MaxConversationMiB < 1 {
+		bad("max_conversation_mib", "must be positive")
 	}
 	if c.Pseudonyms.Lifetime <= 0 {
 		bad("pseudonyms.lifetime", "must be positive")

@@ -16,6 +16,12 @@ type Config struct {
 	Subscribers string `yaml:"subscribers"`
 	// INDBits is the length of IND in SQN = SEQ || IND (TS 33.102 C.3.2).
 	INDBits *uint `yaml:"ind_bits"`
+	// VectorRate and VectorBurst bound how fast one subscriber's SQN can
+	// be advanced: at most VectorBurst vectors at once, refilled at
+	// VectorRate a second. A USIM may refuse an SQN that jumped too far
+	// (TS 33.102 C.2.2), so half-open challenges must not run it up.
+	VectorRate  float64 `yaml:"vector_rate"`
+	VectorBurst int     `yaml:"vector_burst"`
 }
 
 // SetDefaults fills unset fields.
@@ -26,6 +32,12 @@ func (c *Config) SetDefaults() {
 	if c.INDBits == nil {
 		n := uint(aka.DefaultINDBits)
 		c.INDBits = &n
+	}
+	if c.VectorRate == 0 {
+		c.VectorRate = 1
+	}
+	if c.VectorBurst == 0 {
+		c.VectorBurst = 10
 	}
 }
 
@@ -40,6 +52,12 @@ func (c *Config) Validate(prefix string) error {
 		}
 	default:
 		bad("backend", fmt.Sprintf("%q: want local", c.Backend))
+	}
+	if c.VectorRate < 0 {
+		bad("vector_rate", "negative")
+	}
+	if c.VectorBurst < 1 {
+		bad("vector_burst", "must be positive")
 	}
 	if c.INDBits != nil && *c.INDBits > 10 {
 		bad("ind_bits", "at most 10")

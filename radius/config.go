@@ -41,6 +41,13 @@ type ClientConfig struct {
 	// Address is a CIDR prefix or a single IP address.
 	Address string `yaml:"address"`
 	Secret  string `yaml:"secret"`
+	// MaxConversations is this client's share of the EAP conversations
+	// held at once; DuplicateCacheSize its share of the duplicate cache.
+	// Unset, each is the global bound (eap.max_conversations,
+	// radius.duplicate_cache_size) divided evenly among the clients, so
+	// that a client that floods fills only its own share.
+	MaxConversations   int `yaml:"max_conversations"`
+	DuplicateCacheSize int `yaml:"duplicate_cache_size"`
 }
 
 // String keeps the secret out of logs.

@@ -161,6 +161,16 @@ type serverConfig struct {
 	// EAPExtra is YAML added under eap:, each line indented by two
 	// spaces (e.g. "fast_reauth: {enabled: false}").
 	EAPExtra []string
+	// RADIUSExtra is YAML added under radius:, indented the same way.
+	RADIUSExtra []string
+	// Clients are RADIUS clients added after "lab" (127.0.0.0/8): a /32
+	// inside it is more specific and wins for that source address.
+	Clients []clientEntry
+}
+
+// clientEntry is one more entry of radius.clients.
+type clientEntry struct {
+	Name, Address, Secret string
 }
 
 type server struct {
@@ -302,6 +312,12 @@ func (c serverConfig) yaml(subscribersCSV string) string {
 	fmt.Fprintf(&b, "log:\n  level: %s\n", yamlString(level))
 	fmt.Fprintf(&b, "radius:\n  listen: %s\n  clients:\n", yamlString("127.0.0.1:0"))
 	fmt.Fprintf(&b, "    - name: lab\n      address: %s\n      secret: %s\n", yamlString("127.0.0.0/8"), yamlString(c.secret()))
+	for _, cl := range c.Clients {
+		fmt.Fprintf(&b, "    - name: %s\n      address: %s\n      secret: %s\n", yamlString(cl.Name), yamlString(cl.Address), yamlString(cl.Secret))
+	}
+	for _, l := range c.RADIUSExtra {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
 	fmt.Fprintf(&b, "eap:\n  methods: [%s]\n  network_name: %s\n", strings.Join(quoted, ", "), yamlString(network))
 	for _, l := range c.EAPExtra {
 		fmt.Fprintf(&b, "  %s\n", l)
@@ -474,6 +490,8 @@ type peerConfig struct {
 	Password          string // "K:OPc:SQN", see usimPassword
 	Reauths           int    // eapol_test -r: re-authentications after the first
 	Timeout           int    // eapol_test -t, seconds for the whole run; default 10
+	ClientIP          string // eapol_test -A: the source address (another RADIUS client)
+	Secret            string // eapol_test -s; default the server's lab secret
 }
 
 func usimPassword(k, opc, sqn string) string { return k + ":" + opc + ":" + sqn }
@@ -513,7 +531,14 @@ func (s *server) eapolTest(t *testing.T, p peerConfig) eapolResult {
 	if timeout <= 0 {
 		timeout = 10
 	}
-	args := []string{"-c", confPath, "-a", s.Host, "-p", strconv.Itoa(s.Port), "-s", s.Secret, "-t", strconv.Itoa(timeout)}
+	secret := s.Secret
+	if p.Secret != "" {
+		secret = p.Secret
+	}
+	args := []string{"-c", confPath, "-a", s.Host, "-p", strconv.Itoa(s.Port), "-s", secret, "-t", strconv.Itoa(timeout)}
+	if p.ClientIP != "" {
+		args = append(args, "-A", p.ClientIP)
+	}
 	if p.Reauths > 0 {
 		args = append(args, "-r", strconv.Itoa(p.Reauths))
 	}
