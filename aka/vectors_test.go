@@ -7,12 +7,13 @@ import (
 	"testing"
 )
 
-// The shared test vectors, relative to this package directory. See
-// ../../shared/testvectors/README.md for their sources.
+// The test vectors, in this package's testdata so that the tests run in a
+// plain clone. See testdata/README.md for their sources (3GPP TS 35.208,
+// RFC 5448/9048, RFC 4186, FIPS 186-2, FreeRADIUS unit tests).
 const (
-	milenageFile = "../../shared/testvectors/milenage.json"
-	primeFile    = "../../shared/testvectors/aka_prime_kdf.json"
-	prfFile      = "../../shared/testvectors/aka_prf.json"
+	milenageFile = "testdata/milenage.json"
+	primeFile    = "testdata/aka_prime_kdf.json"
+	prfFile      = "testdata/aka_prf.json"
 )
 
 // loadJSON reads a vector file into v. A missing or malformed file fails the

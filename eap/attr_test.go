@@ -12,7 +12,7 @@ import (
 // codecSeeds are real-looking EAP-AKA and EAP-AKA' messages, assembled and
 // MACed by an independent script (Python hmac/hashlib) from the RFC 5448
 // Appendix C case 1 values (RAND, AUTN, RES, K_aut) and, for EAP-AKA, the
-// K_aut of shared/testvectors/aka_prf.json (eap_aka_full_auth). They seed
+// K_aut of aka/testdata/aka_prf.json (eap_aka_full_auth). They seed
 // both fuzz targets and the MAC known-answer test.
 var codecSeeds = []struct {
 	name, hex string

@@ -12,7 +12,7 @@ import (
 )
 
 // K_aut values of the known-answer seeds: EAP-AKA from
-// shared/testvectors/aka_prf.json (eap_aka_full_auth), EAP-AKA' from RFC 5448
+// aka/testdata/aka_prf.json (eap_aka_full_auth), EAP-AKA' from RFC 5448
 // Appendix C case 1.
 const (
 	codecKAutAKA      = "18c044070e5e642a2643876ff7a83812"

@@ -10,9 +10,10 @@ import (
 	"testing"
 )
 
-// vectorFile is the shared MILENAGE test data (TS 35.208 clause 4.3 sets
-// 1-20, TS 35.207 sets 1-6), relative to this package directory.
-const vectorFile = "../../shared/testvectors/milenage.json"
+// vectorFile is the MILENAGE test data (TS 35.208 clause 4.3 sets 1-20,
+// TS 35.207 sets 1-6; sources in aka/testdata/README.md), relative to this
+// package directory.
+const vectorFile = "../aka/testdata/milenage.json"
 
 type testSet struct {
 	Name   string `json:"name"`

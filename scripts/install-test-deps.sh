@@ -2,7 +2,7 @@
 # Installs what the test suite needs that Go modules cannot provide:
 #   - eapol_test built from Debian's `wpa` source package WITH the USIM simulator
 #     (Debian's own eapoltest package has no USIM simulator, so it cannot do
-#     EAP-AKA/AKA' with a K:OPc:SQN password; see shared/conformance/README.md);
+#     EAP-AKA/AKA' with a K:OPc:SQN password; see configs/eapol_test/README.md);
 #   - redis-server from Debian.
 #
 # The eapol_test binary is cached at

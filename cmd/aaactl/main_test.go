@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TS 35.208 test set 1 (shared/testvectors/milenage.json).
+// TS 35.208 test set 1 (aka/testdata/milenage.json).
 var set1 = []string{
 	"--k", "465b5ce8b199b49faa5f0a2ee238a6bc",
 	"--rand", "23553cbe9637a89d218ae64dae47bf35",
