@@ -36,6 +36,9 @@ const AMFSeparationBit = 0x8000
 var (
 	// ErrUnknownSubscriber: the vector source has no record for the IMSI.
 	ErrUnknownSubscriber = errors.New("aka: unknown subscriber")
+	// ErrVectorRate: the subscriber has had as many vectors as its rate
+	// allows for now; its SQN must not be run up (TS 33.102 C.2.2).
+	ErrVectorRate = errors.New("aka: vector rate for the subscriber exceeded")
 	// ErrAUTSInvalid: AUTS failed its MAC-S check (TS 33.102 6.3.5).
 	ErrAUTSInvalid = errors.New("aka: AUTS MAC-S mismatch")
 )

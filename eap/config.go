@@ -112,30 +112,31 @@ func ParseMethod(s string) (Type, error) {
 	return 0, errors.New("unknown method, want aka-prime or aka")
 }
 
-// Validate checks c; errors name the key under prefix.
+// Validate checks c; errors name the key under prefix, never its value.
 func (c *Config) Validate(prefix string) error {
 	var errs []error
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, msg)) }
 	if len(c.Methods) == 0 {
 		bad("methods", "at least one method is required")
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	for i, m := range c.Methods {
 		if _, err := ParseMethod(m); err != nil {
-			bad(fmt.Sprintf("methods[%d]", i), fmt.Sprintf("%q: %v", m, err))
-		} else if seen[m] {
-			bad(fmt.Sprintf("methods[%d]", i), m+" listed twice")
+			bad(fmt.Sprintf("methods[%d]", i), err.Error())
+		} else if j, dup := seen[m]; dup {
+			bad(fmt.Sprintf("methods[%d]", i), fmt.Sprintf("duplicate of methods[%d]", j))
+		} else {
+			seen[m] = i
 		}
-		seen[m] = true
 	}
-	if seen["aka-prime"] && c.NetworkName == "" {
+	if _, prime := seen["aka-prime"]; prime && c.NetworkName == "" {
 		bad("network_name", "required for aka-prime")
 	}
 	if len(c.NetworkName) > 253 {
 		bad("network_name", "longer than 253 octets")
 	}
-	if c.ConversationTimeout <= 0 {
-		bad("conversation_timeout", "must be positive")
+	if c.ConversationTimeout < time.Second {
+		bad("conversation_timeout", "below 1s: no peer answers in time")
 	}
 	if c.MaxConversations < 1 {
 		bad("max_conversations", "must be positive")
@@ -170,6 +171,16 @@ func (c *Config) Validate(prefix string) error {
 		bad("fast_reauth.max_count", "want 1 to 65535")
 	}
 	return errors.Join(errs...)
+}
+
+// Warnings returns what is allowed but risky in a valid c, each naming its
+// key under prefix and never a value.
+func (c *Config) Warnings(prefix string) []string {
+	var ws []string
+	if c.ConversationTimeout >= time.Second && c.ConversationTimeout < 10*time.Second {
+		ws = append(ws, prefix+".conversation_timeout: below 10s: a peer or access point that retransmits, or a slow vector source, will find its conversation gone (60s is the default)")
+	}
+	return ws
 }
 
 // ServerConfig turns a validated Config (defaults set) into the server's.

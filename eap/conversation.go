@@ -49,16 +49,18 @@ func (s State) String() string {
 	return "unknown"
 }
 
-// maxIDMessages bounds the AKA-Identity messages kept for AT_CHECKCODE: three
-// rounds of a request and a response, each far below this in practice.
-const maxIDMessages = 4096
-
 // Conversation is the server's state for one EAP-AKA/AKA' exchange. It holds
 // session keys, so it never leaves the process except through a
 // ConversationStore, is never logged (String redacts) and is zeroed when it
 // ends.
 type Conversation struct {
 	ID ConversationID
+	// Peer is the access point or gateway that opened the conversation
+	// (Peer.Name): only messages through it continue the conversation.
+	// PeerShare is that peer's share of the store (Peer.MaxConversations)
+	// when it opened it, which the store enforces on a new conversation.
+	Peer      string
+	PeerShare int
 	// Version is the stored version this copy was read at (0: never
 	// stored). Put and Delete succeed only while it is current, so two
 	// packets working on copies of one conversation cannot both act.
@@ -101,9 +103,11 @@ type Conversation struct {
 	NextPseudonym string
 	NextReauthID  string
 
-	// IDMessages is every AKA-Identity request and response of this method
-	// run, in order, for AT_CHECKCODE (RFC 4187 10.13).
-	IDMessages []byte
+	// IDHash is the state of the AT_CHECKCODE hash (RFC 4187 10.13: SHA-1,
+	// RFC 9048 3.4: SHA-256) over every AKA-Identity request and response
+	// of this method run, in order, as the hash marshals it: about 100
+	// octets however long the messages were. Empty when there were none.
+	IDHash []byte
 
 	RAND    [aka.RANDLen]byte
 	XRES    [aka.MaxRES]byte
@@ -136,8 +140,12 @@ var (
 	// ErrConversationNotFound: no live conversation has that ID (never
 	// existed, finished, or expired).
 	ErrConversationNotFound = errors.New("eap: conversation not found")
-	// ErrStoreFull: the store holds as many live conversations as it may.
+	// ErrStoreFull: the store holds as many live conversations, or as
+	// many bytes of them, as it may.
 	ErrStoreFull = errors.New("eap: conversation store full")
+	// ErrPeerFull: the conversation's peer holds its whole share of the
+	// store (Conversation.PeerShare); other peers are not affected.
+	ErrPeerFull = errors.New("eap: peer's share of the conversation store full")
 	// ErrConversationConflict: the conversation changed (or ended) since
 	// this copy was read; the write is refused.
 	ErrConversationConflict = errors.New("eap: conversation changed meanwhile")
@@ -155,7 +163,10 @@ type ConversationStore interface {
 	// c.Version: a new conversation (Version 0) only if id is free, an
 	// existing one only if its stored Version is still c.Version.
 	// Otherwise ErrConversationConflict: it is never re-created once
-	// deleted.
+	// deleted. A new conversation counts against the share of c.Peer:
+	// with c.PeerShare > 0 and that many of the peer's conversations
+	// live, Put refuses it with ErrPeerFull; past the store's own bounds
+	// (entries or bytes), with ErrStoreFull.
 	Put(ctx context.Context, c *Conversation) error
 	// Delete forgets id if its stored Version is still version
 	// (ErrConversationConflict if not, ErrConversationNotFound if it is

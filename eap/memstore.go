@@ -5,18 +5,28 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 const memShards = 32 // spreads lock contention over cores; a power of two
 
-// MemoryStore is a Store in process memory: bounded in size, expiring
-// entries on read and on Sweep. It suits a single node; a store shared
-// between nodes comes with the Redis backend.
+// MemoryStore is a Store in process memory: bounded in entries and in
+// bytes, with a share per peer, expiring entries on read and on Sweep. It
+// suits a single node; a store shared between nodes comes with the Redis
+// backend.
 type MemoryStore struct {
-	max    int64
-	live   atomic.Int64
-	now    func() time.Time
-	shards [memShards]memShard
+	max      int64
+	maxBytes int64
+	live     atomic.Int64
+	bytes    atomic.Int64 // what the live conversations hold (convSize)
+	now      func() time.Time
+	shards   [memShards]memShard
+
+	// Live conversations per peer, for the peers' shares. The map holds
+	// one counter per peer name (names come from configuration), never
+	// removed.
+	peerMu sync.RWMutex
+	peers  map[string]*atomic.Int64
 
 	// Pseudonyms and re-authentication contexts outlive conversations by
 	// hours; they get their own bound (maxRecords) so a flood of one kind
@@ -26,6 +36,13 @@ type MemoryStore struct {
 	lastSweep  time.Time // of the records, when full
 	pseudonyms map[string]PseudonymRecord
 	reauths    map[string]*ReauthRecord
+	// The records in the order they were stored, which is the order they
+	// expire in (one lifetime for all): when a store full of live records
+	// must take a new subscriber's, the oldest goes. Entries of records
+	// replaced or taken since stay until they reach the front or the
+	// queue is compacted.
+	pseudonymOrder recordQueue
+	reauthOrder    recordQueue
 	// A subscriber has one live pseudonym and one re-authentication
 	// context (as hostapd's eap_sim_db keeps them): a new one replaces the
 	// old, so memory follows subscribers, not authentications.
@@ -34,21 +51,58 @@ type MemoryStore struct {
 }
 
 type memShard struct {
-	mu sync.Mutex
-	m  map[ConversationID]*Conversation
+	mu        sync.Mutex
+	m         map[ConversationID]*Conversation
+	lastSweep time.Time // by a Put that found the store full
 }
 
-// NewMemoryStore returns a store that holds at most max conversations and
-// 10*max pseudonyms and as many re-authentication contexts. now is the clock
-// (time.Now when nil).
-func NewMemoryStore(max int, now func() time.Time) *MemoryStore {
+// sweepWhenFullLocked sweeps sh for a Put that found no room, at most once
+// a second: under a flood that keeps a share full, a scan per packet would
+// cost a shard's worth of work each.
+func (s *MemoryStore) sweepWhenFullLocked(sh *memShard) {
+	now := s.now()
+	if now.Sub(sh.lastSweep) < time.Second {
+		return
+	}
+	sh.lastSweep = now
+	s.sweepLocked(sh, now)
+}
+
+// MemoryStoreConfig bounds a MemoryStore.
+type MemoryStoreConfig struct {
+	// MaxConversations and MaxBytes bound the live conversations, in
+	// number and in the bytes they hold (ConversationSize); 0 bytes is
+	// 4 KiB a conversation.
+	MaxConversations int
+	MaxBytes         int64
+	// MaxRecords bounds pseudonyms, and re-authentication contexts, each;
+	// 0 is ten times MaxConversations.
+	MaxRecords int
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// NewMemoryStore returns a store bounded by cfg.
+func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
+	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
+	max := max(cfg.MaxConversations, 1)
+	maxBytes := cfg.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = int64(max) * 4096
+	}
+	maxRecords := cfg.MaxRecords
+	if maxRecords <= 0 {
+		maxRecords = 10 * max
+	}
 	s := &MemoryStore{
 		max:         int64(max),
+		maxBytes:    maxBytes,
 		now:         now,
-		maxRecords:  10 * max,
+		peers:       make(map[string]*atomic.Int64),
+		maxRecords:  maxRecords,
 		pseudonyms:  make(map[string]PseudonymRecord),
 		reauths:     make(map[string]*ReauthRecord),
 		pseudonymOf: make(map[string]string),
@@ -81,14 +135,29 @@ func (s *MemoryStore) Get(_ context.Context, id ConversationID, c *Conversation)
 	return nil
 }
 
+// ConversationSize estimates the bytes a stored conversation holds: the
+// struct, what its slices and strings point to, and the map entry. The
+// peer name is not counted: it is shared with the configuration.
+func ConversationSize(c *Conversation) int64 {
+	const entry = int64(unsafe.Sizeof(Conversation{})) + 64 // + map slot and pointer
+	return entry + int64(len(c.Identity)+len(c.IMSI)+len(c.IDHash)+len(c.NextPseudonym)+len(c.NextReauthID))
+}
+
 // Put implements ConversationStore.
 func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
 	sh := s.shard(c.ID)
+	size := ConversationSize(c)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if p, ok := sh.m[c.ID]; ok {
 		if c.Version == 0 || p.Version != c.Version {
 			return ErrConversationConflict
+		}
+		if grow := size - ConversationSize(p); grow > 0 && s.bytes.Add(grow) > s.maxBytes {
+			s.bytes.Add(-grow)
+			return ErrStoreFull
+		} else if grow <= 0 {
+			s.bytes.Add(grow)
 		}
 		c.Version++
 		*p = *c
@@ -97,14 +166,34 @@ func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
 	if c.Version != 0 {
 		return ErrConversationConflict // ended or expired meanwhile: no resurrection
 	}
-	// Reserve a place first, so that puts in other shards cannot all pass
-	// the bound at once.
-	if s.live.Add(1) > s.max {
-		s.sweepLocked(sh, s.now())
-		if s.live.Load() > s.max {
+	// The peer's share first: a peer that floods is refused before it
+	// takes any of the room the others share.
+	var peer *atomic.Int64
+	if c.PeerShare > 0 {
+		peer = s.peerCount(c.Peer)
+		if peer.Add(1) > int64(c.PeerShare) {
+			s.sweepWhenFullLocked(sh)
+			if peer.Load() > int64(c.PeerShare) {
+				peer.Add(-1)
+				return ErrPeerFull
+			}
+		}
+	}
+	// Reserve a place, so that puts in other shards cannot all pass the
+	// bounds at once.
+	if s.live.Add(1) > s.max || s.bytes.Add(size) > s.maxBytes {
+		s.sweepWhenFullLocked(sh)
+		if s.live.Load() > s.max || s.bytes.Load() > s.maxBytes {
 			s.live.Add(-1)
+			s.bytes.Add(-size)
+			if peer != nil {
+				peer.Add(-1)
+			}
 			return ErrStoreFull
 		}
+	}
+	if peer == nil {
+		s.peerCount(c.Peer).Add(1)
 	}
 	c.Version = 1
 	p := new(Conversation)
@@ -112,6 +201,37 @@ func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
 	sh.m[c.ID] = p
 	return nil
 }
+
+// peerCount is the counter of a peer's live conversations.
+func (s *MemoryStore) peerCount(name string) *atomic.Int64 {
+	s.peerMu.RLock()
+	n, ok := s.peers[name]
+	s.peerMu.RUnlock()
+	if ok {
+		return n
+	}
+	s.peerMu.Lock()
+	defer s.peerMu.Unlock()
+	if n, ok = s.peers[name]; !ok {
+		n = new(atomic.Int64)
+		s.peers[name] = n
+	}
+	return n
+}
+
+// PeerLen is the number of conversations peer holds (expired ones not yet
+// swept included).
+func (s *MemoryStore) PeerLen(peer string) int {
+	s.peerMu.RLock()
+	defer s.peerMu.RUnlock()
+	if n, ok := s.peers[peer]; ok {
+		return int(n.Load())
+	}
+	return 0
+}
+
+// Bytes is what the conversations held take, as ConversationSize counts.
+func (s *MemoryStore) Bytes() int64 { return s.bytes.Load() }
 
 // Delete implements ConversationStore.
 func (s *MemoryStore) Delete(_ context.Context, id ConversationID, version uint32) error {
@@ -179,10 +299,10 @@ func (s *MemoryStore) deleteReauthLocked(id string, r *ReauthRecord) {
 	r.Clear()
 }
 
-// sweepWhenFullLocked sweeps the records at most once a second: when the
-// store is full of live records, a sweep on every put would cost a scan of
-// all of them per authentication.
-func (s *MemoryStore) sweepWhenFullLocked() {
+// sweepRecordsWhenFullLocked sweeps the records at most once a second: when
+// the store is full of live records, a sweep on every put would cost a scan
+// of all of them per authentication.
+func (s *MemoryStore) sweepRecordsWhenFullLocked() {
 	now := s.now()
 	if now.Sub(s.lastSweep) < time.Second {
 		return
@@ -191,21 +311,31 @@ func (s *MemoryStore) sweepWhenFullLocked() {
 	s.sweepRecordsLocked(now)
 }
 
-// PutPseudonym implements Store.
+// PutPseudonym implements Store. Replacing the subscriber's own pseudonym
+// always works; a new subscriber's, when the store is full of live ones,
+// pushes out the oldest.
 func (s *MemoryStore) PutPseudonym(_ context.Context, pseudonym string, rec PseudonymRecord) error {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
-	if _, ok := s.pseudonyms[pseudonym]; !ok && len(s.pseudonyms) >= s.maxRecords {
-		s.sweepWhenFullLocked()
-		if len(s.pseudonyms) >= s.maxRecords {
-			return ErrStoreFull
-		}
+	old, replaces := s.pseudonymOf[rec.IMSI]
+	if replaces {
+		s.deletePseudonymLocked(old, rec.IMSI)
 	}
-	if old, ok := s.pseudonymOf[rec.IMSI]; ok && old != pseudonym {
-		delete(s.pseudonyms, old)
+	if _, ok := s.pseudonyms[pseudonym]; !ok && len(s.pseudonyms) >= s.maxRecords {
+		s.sweepRecordsWhenFullLocked()
+		for len(s.pseudonyms) >= s.maxRecords {
+			name, ok := s.pseudonymOrder.pop()
+			if !ok {
+				return ErrStoreFull
+			}
+			if r, live := s.pseudonyms[name]; live {
+				s.deletePseudonymLocked(name, r.IMSI)
+			}
+		}
 	}
 	s.pseudonyms[pseudonym] = rec
 	s.pseudonymOf[rec.IMSI] = pseudonym
+	s.pseudonymOrder.push(pseudonym, len(s.pseudonyms), func(n string) bool { _, ok := s.pseudonyms[n]; return ok })
 	return nil
 }
 
@@ -224,25 +354,37 @@ func (s *MemoryStore) GetPseudonym(_ context.Context, pseudonym string) (Pseudon
 	return r, nil
 }
 
-// PutReauth implements Store.
+// PutReauth implements Store. Replacing the subscriber's own context
+// always works; a new subscriber's, when the store is full of live ones,
+// pushes out the oldest.
 func (s *MemoryStore) PutReauth(_ context.Context, id string, rec *ReauthRecord) error {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
-	if _, ok := s.reauths[id]; !ok && len(s.reauths) >= s.maxRecords {
-		s.sweepWhenFullLocked()
-		if len(s.reauths) >= s.maxRecords {
-			return ErrStoreFull
-		}
-	}
-	if old, ok := s.reauthOf[rec.IMSI]; ok && old != id {
+	if old, ok := s.reauthOf[rec.IMSI]; ok {
 		if r, ok := s.reauths[old]; ok {
 			s.deleteReauthLocked(old, r)
+		}
+	}
+	if r, ok := s.reauths[id]; ok {
+		s.deleteReauthLocked(id, r) // a name reused: the new record wins
+	}
+	if len(s.reauths) >= s.maxRecords {
+		s.sweepRecordsWhenFullLocked()
+		for len(s.reauths) >= s.maxRecords {
+			name, ok := s.reauthOrder.pop()
+			if !ok {
+				return ErrStoreFull
+			}
+			if r, live := s.reauths[name]; live {
+				s.deleteReauthLocked(name, r)
+			}
 		}
 	}
 	r := new(ReauthRecord)
 	*r = *rec
 	s.reauths[id] = r
 	s.reauthOf[rec.IMSI] = id
+	s.reauthOrder.push(id, len(s.reauths), func(n string) bool { _, ok := s.reauths[n]; return ok })
 	return nil
 }
 
@@ -296,7 +438,45 @@ func (s *MemoryStore) sweepLocked(sh *memShard, now time.Time) {
 }
 
 func (s *MemoryStore) deleteLocked(sh *memShard, id ConversationID, p *Conversation) {
+	s.bytes.Add(-ConversationSize(p))
+	s.peerCount(p.Peer).Add(-1)
 	p.Clear() // the stored copy holds keys and XRES too
 	delete(sh.m, id)
 	s.live.Add(-1)
+}
+
+// recordQueue holds record names in the order they were stored. Names of
+// records deleted since stay in it until they are popped (and found gone)
+// or the queue is compacted, which push does once it holds more than twice
+// the live records or half of it has been popped: it stays within a
+// constant factor of them.
+type recordQueue struct {
+	names []string
+	head  int
+}
+
+// push appends name; live counts the records held and has says whether a
+// name is still one of them.
+func (q *recordQueue) push(name string, live int, has func(string) bool) {
+	if len(q.names)-q.head > 2*live+64 || (q.head > 64 && q.head > len(q.names)/2) {
+		kept := q.names[:0]
+		for _, n := range q.names[q.head:] {
+			if has(n) {
+				kept = append(kept, n)
+			}
+		}
+		clear(q.names[len(kept):])
+		q.names, q.head = kept, 0
+	}
+	q.names = append(q.names, name)
+}
+
+func (q *recordQueue) pop() (string, bool) {
+	if q.head >= len(q.names) {
+		return "", false
+	}
+	name := q.names[q.head]
+	q.names[q.head] = ""
+	q.head++
+	return name, true
 }

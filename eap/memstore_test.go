@@ -10,7 +10,7 @@ import (
 func TestMemoryStore_CompareAndSwap(t *testing.T) {
 	ctx := context.Background()
 	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
-	s := NewMemoryStore(10, clock.now)
+	s := NewMemoryStore(MemoryStoreConfig{MaxConversations: 10, Now: clock.now})
 	c := Conversation{ID: ConversationID{1}, Expires: clock.t.Add(time.Minute)}
 	if err := s.Put(ctx, &c); err != nil || c.Version != 1 {
 		t.Fatalf("create: %v, version %d", err, c.Version)
@@ -70,7 +70,7 @@ func (s *staleStore) Get(ctx context.Context, id ConversationID, c *Conversation
 // not brought back.
 func TestServer_OnlyOnePacketActsOnAState(t *testing.T) {
 	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
-	mem := NewMemoryStore(100, clock.now)
+	mem := NewMemoryStore(MemoryStoreConfig{MaxConversations: 100, Now: clock.now})
 	st := &staleStore{MemoryStore: mem, seen: map[ConversationID]Conversation{}}
 	s, err := NewServer(ServerConfig{Methods: []Type{TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}, &testHSS{amf: 0x8000}, st)
 	if err != nil {
@@ -78,17 +78,17 @@ func TestServer_OnlyOnePacketActsOnAState(t *testing.T) {
 	}
 	ctx := context.Background()
 	var res Result
-	s.Handle(ctx, nil, AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm)), nil, &res)
+	s.Handle(ctx, testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm)), nil, &res)
 	id := res.Conversation
 	p := newPeer(t, TypeAKAPrime)
 	answer := p.respond(res.Packet)
 
-	s.Handle(ctx, id[:], answer, nil, &res)
+	s.Handle(ctx, testPeer, id[:], answer, nil, &res)
 	if res.Outcome != OutcomeSuccess {
 		t.Fatalf("first: %s (%s)", res.Outcome, res.Reason)
 	}
 	// A second copy of the answer, read before the first was processed.
-	s.Handle(ctx, id[:], answer, nil, &res)
+	s.Handle(ctx, testPeer, id[:], answer, nil, &res)
 	if res.Outcome != OutcomeDiscard || res.Reason != ReasonConflict {
 		t.Fatalf("second: %s (%s), want discard conversation_conflict", res.Outcome, res.Reason)
 	}
@@ -96,7 +96,7 @@ func TestServer_OnlyOnePacketActsOnAState(t *testing.T) {
 	// bring the conversation back.
 	bad := append([]byte(nil), answer...)
 	bad[len(bad)-1] ^= 1
-	s.Handle(ctx, id[:], bad, nil, &res)
+	s.Handle(ctx, testPeer, id[:], bad, nil, &res)
 	if res.Outcome != OutcomeDiscard || mem.Len() != 0 {
 		t.Fatalf("stale failure: %s (%s), %d conversations held", res.Outcome, res.Reason, mem.Len())
 	}

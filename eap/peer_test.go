@@ -103,6 +103,7 @@ type peer struct {
 	badRES, badMAC, badCheckcode, rejectAuth, clientError, kdfOther bool
 	unknownSkippable, unknownNonSkippable                           bool
 	alwaysSyncFail                                                  bool
+	biddingDown                                                     bool // saw one and refused
 	// resultInd asks for protected result indications.
 	resultInd bool
 	// counterFloor makes the peer answer AT_COUNTER_TOO_SMALL to any
@@ -174,6 +175,7 @@ func (p *peer) learn(a *Attrs) {
 	}
 }
 
+// newPeer returns a peer that speaks method, or both methods for 0.
 func newPeer(t testing.TB, method Type) *peer {
 	prefix := "6"
 	if method == TypeAKA {
@@ -264,6 +266,12 @@ func (p *peer) simple(id uint8, t Type, st Subtype) []byte {
 func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
 	id, t := m.Packet.Identifier, m.Packet.Type
 	if p.rejectAuth {
+		return p.simple(id, t, SubtypeAuthenticationReject)
+	}
+	if p.method == 0 && t == TypeAKA && m.Attrs.Has(AttrBidding) && m.Attrs.Bidding&0x8000 != 0 {
+		// RFC 9048 4: a peer that does EAP-AKA' too, offered EAP-AKA by a
+		// server that prefers EAP-AKA', sees a bidding-down attack.
+		p.biddingDown = true
 		return p.simple(id, t, SubtypeAuthenticationReject)
 	}
 	if p.clientError {
@@ -454,7 +462,7 @@ func runWith(t testing.TB, s *Server, p *peer, first string) (Result, int) {
 	var res Result
 	buf := make([]byte, 0, 1024)
 	for rounds := 1; rounds <= 10; rounds++ {
-		if err := s.Handle(ctx, state, msg, buf, &res); err != nil {
+		if err := s.Handle(ctx, testPeer, state, msg, buf, &res); err != nil {
 			t.Fatalf("round %d: %v", rounds, err)
 		}
 		switch res.Outcome {
@@ -492,7 +500,7 @@ func newTestServerWith(t testing.TB, mod func(*ServerConfig), methods ...Type) (
 	t.Helper()
 	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
 	h := &testHSS{amf: 0x8000}
-	st := NewMemoryStore(100, clock.now)
+	st := NewMemoryStore(MemoryStoreConfig{MaxConversations: 100, Now: clock.now})
 	cfg := ServerConfig{Methods: methods, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
 	if mod != nil {
 		mod(&cfg)
@@ -509,3 +517,6 @@ var errBackend = errors.New("backend down")
 func testCipherWith(k, opc string) *milenage.Cipher {
 	return milenage.New(milenage.Key(hexKey(k)), milenage.OPc(hexKey(opc)))
 }
+
+// testPeer is the access point the unit tests' messages come through.
+var testPeer = Peer{Name: "lab"}

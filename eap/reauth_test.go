@@ -66,7 +66,7 @@ func TestRecords_NotStoredAreCounted(t *testing.T) {
 	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
 	cfg := ServerConfig{Methods: []Type{TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
 	both(withPseudonyms, withReauth)(&cfg)
-	s, err := NewServer(cfg, &testHSS{amf: 0x8000}, refusingStore{NewMemoryStore(100, clock.now)})
+	s, err := NewServer(cfg, &testHSS{amf: 0x8000}, refusingStore{NewMemoryStore(MemoryStoreConfig{MaxConversations: 100, Now: clock.now})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestFastReauth_IdentityIsSingleUse(t *testing.T) {
 	res, _ = run(t, s, p)
 	mustSucceed(t, res, p)
 	var req Result
-	if err := s.Handle(context.Background(), nil, AppendResponse(nil, 1, TypeIdentity, []byte(used)), nil, &req); err != nil {
+	if err := s.Handle(context.Background(), testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte(used)), nil, &req); err != nil {
 		t.Fatal(err)
 	}
 	m, err := ParseAKA(req.Packet)
@@ -434,7 +434,7 @@ func TestFirstIdentityRequestFollowsWhatIsEnabled(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _, _, _ := newTestServerWith(t, tc.mod, TypeAKAPrime)
 			var res Result
-			s.Handle(context.Background(), nil, AppendResponse(nil, 1, TypeIdentity, []byte("anonymous"+realm)), nil, &res)
+			s.Handle(context.Background(), testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte("anonymous"+realm)), nil, &res)
 			m, err := ParseAKA(res.Packet)
 			if err != nil || idRequestKind(&m) != tc.want {
 				t.Fatalf("got %s (%v), want %s", idRequestKind(&m), err, tc.want)

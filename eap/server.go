@@ -7,8 +7,10 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"time"
 
@@ -82,6 +84,9 @@ const (
 	ReasonCheckcodeMismatch
 	ReasonKDFNegotiation
 	ReasonConflict
+	ReasonPeerFull
+	ReasonPeerMismatch
+	ReasonVectorRate
 	numReasons
 )
 
@@ -104,6 +109,9 @@ var reasonNames = [numReasons]string{
 	ReasonCheckcodeMismatch:    "checkcode_mismatch",
 	ReasonKDFNegotiation:       "kdf_negotiation",
 	ReasonConflict:             "conversation_conflict",
+	ReasonPeerFull:             "client_share_full",
+	ReasonPeerMismatch:         "wrong_client",
+	ReasonVectorRate:           "vector_rate",
 }
 
 func (r Reason) String() string {
@@ -162,6 +170,19 @@ const notificationGeneralFailure = 16384
 // privacy package implements it.
 type IdentityDecrypter interface {
 	Decrypt(identity []byte) ([]byte, error)
+}
+
+// Peer is the access point or gateway an EAP message came through, as the
+// transport knows it: a RADIUS client, a Diameter peer.
+type Peer struct {
+	// Name binds a conversation to the peer that opened it: a message
+	// that carries the conversation's state through another peer is
+	// answered as one for an unknown conversation and changes nothing.
+	Name string
+	// MaxConversations is the peer's share of the conversation store:
+	// the most conversations it may have open at once, so that one peer
+	// that floods fills only its own share (0: only the store's bound).
+	MaxConversations int
 }
 
 // PseudonymPolicy configures pseudonyms (RFC 4187 4.1.1.7).
@@ -268,13 +289,14 @@ func NewServer(cfg ServerConfig, vectors VectorSource, store Store) (*Server, er
 	}, nil
 }
 
-// Handle processes one EAP message from the peer. state is the conversation
-// handle the transport got back (nil for the first message, which must be an
+// Handle processes one EAP message from the peer that came through from
+// (the access point or gateway). state is the conversation handle the
+// transport got back (nil for the first message, which must be an
 // EAP-Response/Identity). The reply is appended to buf[:0]; give it 1 KiB of
 // capacity to avoid allocation. An error means the server could not decide
 // (a vector source or store outage): the transport sends nothing, so the
 // access point retries or fails over, and the conversation is unchanged.
-func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result) error {
+func (s *Server) Handle(ctx context.Context, from Peer, state, msg, buf []byte, res *Result) error {
 	*res = Result{}
 	pkt, err := ParsePacket(msg)
 	if err != nil {
@@ -287,7 +309,7 @@ func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result
 	}
 	msg = msg[:5+len(pkt.Data)] // drop octets beyond Length (RFC 3748 4)
 	if len(state) == 0 {
-		return s.start(ctx, pkt, buf, res)
+		return s.start(ctx, from, pkt, buf, res)
 	}
 	var c Conversation
 	defer c.wipe() // the copy's keys, whatever the outcome
@@ -303,6 +325,13 @@ func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result
 			return nil
 		}
 		return fmt.Errorf("eap: load conversation: %w", err)
+	}
+	if c.Peer != from.Name {
+		// A conversation continues only through the access point that
+		// opened it: another client, even one with a valid secret, gets
+		// the answer an unknown conversation gets and changes nothing.
+		s.fail(ctx, nil, pkt.Identifier, ReasonPeerMismatch, buf, res)
+		return nil
 	}
 	if pkt.Identifier != c.LastID {
 		// RFC 3748 4.1: a response that does not match the outstanding
@@ -320,20 +349,22 @@ func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result
 	}
 	m, err := ParseAKA(msg)
 	if err != nil {
-		s.fail(ctx, &c, pkt.Identifier, ReasonMalformed, buf, res)
-		return nil
-	}
-	if !subtypeAllowed(c.State, m.Subtype) {
-		s.fail(ctx, &c, pkt.Identifier, ReasonUnexpected, buf, res)
-		return nil
+		return s.reject(ctx, &c, ReasonMalformed, buf, res)
 	}
 	switch m.Subtype {
 	case SubtypeClientError:
+		// The peer gives up: EAP-Failure at once (RFC 4187 6.3.2).
 		s.fail(ctx, &c, pkt.Identifier, ReasonClientError, buf, res)
 		return nil
 	case SubtypeAuthenticationReject:
+		// The peer refused the network (RFC 4187 6.3.2).
 		s.fail(ctx, &c, pkt.Identifier, ReasonAuthenticationReject, buf, res)
 		return nil
+	}
+	if !subtypeAllowed(c.State, m.Subtype) {
+		return s.reject(ctx, &c, ReasonUnexpected, buf, res)
+	}
+	switch m.Subtype {
 	case SubtypeNotification:
 		s.handleNotification(ctx, &c, msg, &m, buf, res)
 		return nil
@@ -342,13 +373,23 @@ func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result
 	case SubtypeSynchronizationFailure:
 		return s.handleSyncFailure(ctx, &c, &m, buf, res)
 	case SubtypeChallenge:
-		s.handleChallenge(ctx, &c, msg, &m, buf, res)
-		return nil
+		return s.handleChallenge(ctx, &c, msg, &m, buf, res)
 	case SubtypeReauthentication:
 		return s.handleReauth(ctx, &c, msg, &m, buf, res)
 	}
-	s.fail(ctx, &c, pkt.Identifier, ReasonUnexpected, buf, res)
-	return nil
+	return s.reject(ctx, &c, ReasonUnexpected, buf, res)
+}
+
+// reject answers a response that is malformed or not what was asked for.
+// RFC 4187 6.3.2 and 8.1: the server sends AKA-Notification "General
+// failure" and EAP-Failure only after the peer acknowledged it; once a
+// notification is outstanding, anything ends the conversation at once.
+func (s *Server) reject(ctx context.Context, c *Conversation, reason Reason, buf []byte, res *Result) error {
+	if c.State == StateNotification || c.State == StateSuccessNotification {
+		s.fail(ctx, c, c.LastID, reason, buf, res)
+		return nil
+	}
+	return s.notifyFailure(ctx, c, reason, buf, res)
 }
 
 // subtypeAllowed reports whether a response of subtype st may answer the
@@ -356,8 +397,6 @@ func (s *Server) Handle(ctx context.Context, state, msg, buf []byte, res *Result
 // that says what true means).
 func subtypeAllowed(state State, st Subtype) bool {
 	switch st {
-	case SubtypeClientError:
-		return true
 	case SubtypeIdentity:
 		return state == StateIdentity
 	case SubtypeChallenge, SubtypeSynchronizationFailure, SubtypeAuthenticationReject:
@@ -375,23 +414,63 @@ func (r *Result) discard(reason Reason) {
 }
 
 // start opens a conversation from an EAP-Response/Identity.
-func (s *Server) start(ctx context.Context, pkt Packet, buf []byte, res *Result) error {
+func (s *Server) start(ctx context.Context, from Peer, pkt Packet, buf []byte, res *Result) error {
 	if pkt.Type != TypeIdentity {
 		res.discard(ReasonUnexpected)
 		return nil
 	}
-	identity := trimNUL(pkt.Data)
-	if len(identity) > maxIdentityLen && !isEncryptedIdentity(identity) {
-		identity = nil // unusable: ask for another, keep nothing of it
+	c := Conversation{
+		LastID:    pkt.Identifier,
+		Identity:  s.keptIdentity(trimNUL(pkt.Data)),
+		Peer:      from.Name,
+		PeerShare: from.MaxConversations,
 	}
-	c := Conversation{LastID: pkt.Identifier, Identity: bytes.Clone(identity)}
 	defer c.wipe()
 	rand.Read(c.ID[:]) // never fails (crypto/rand, Go 1.24+)
-	c.Method = s.methods[0]
-	if m := ParseIdentity(identity).Method; m != 0 && slices.Contains(s.methods, m) {
-		c.Method = m
-	}
+	c.Method = s.firstMethod(ParseIdentity(c.Identity))
 	return s.proceed(ctx, &c, buf, res)
+}
+
+// keptIdentity is what a conversation keeps of an identity the peer sent:
+// a copy when it is of a usable size, nothing otherwise (the server then
+// asks for another). An encrypted identity (up to 1 KiB) is kept only when
+// there are keys to decrypt it, and proceed replaces it with what it holds.
+func (s *Server) keptIdentity(identity []byte) []byte {
+	switch {
+	case isEncryptedIdentity(identity):
+		if s.identities == nil {
+			return nil
+		}
+	case len(identity) > maxIdentityLen:
+		return nil
+	}
+	return bytes.Clone(identity)
+}
+
+// firstMethod picks the method to propose for an identity. The identity's
+// prefix is followed when it names an enabled method, with one exception:
+// when EAP-AKA' is preferred, a permanent identity or pseudonym with an
+// EAP-AKA prefix still gets EAP-AKA' first. A peer that does both then
+// runs EAP-AKA' (offered EAP-AKA with AT_BIDDING D=1 it would take us for a
+// bidding-down attack and refuse, RFC 9048 4), and a peer that does only
+// EAP-AKA answers with a Nak and gets EAP-AKA. A re-authentication
+// identity keeps its method: its context was made by it.
+func (s *Server) firstMethod(id Identity) Type {
+	m := id.Method
+	if m == 0 || !slices.Contains(s.methods, m) {
+		return s.methods[0]
+	}
+	if m == TypeAKA && s.prefersAKAPrime() && id.Kind != IdentityReauth {
+		return TypeAKAPrime
+	}
+	return m
+}
+
+// prefersAKAPrime: EAP-AKA' is enabled and listed before EAP-AKA. That is
+// what AT_BIDDING's D bit says (RFC 9048 4: the server supports EAP-AKA'
+// and prefers it over EAP-AKA).
+func (s *Server) prefersAKAPrime() bool {
+	return s.methods[0] == TypeAKAPrime && slices.Contains(s.methods, TypeAKA)
 }
 
 // maxEncryptedIdentityLen bounds a privacy-protected identity: base64 of a
@@ -418,6 +497,7 @@ func (s *Server) proceed(ctx context.Context, c *Conversation, buf []byte, res *
 		}
 		plain, err := s.identities.Decrypt(c.Identity)
 		if err != nil || ParseIdentity(plain).Kind != IdentityPermanent {
+			c.Identity = nil // nothing of it is worth keeping
 			return s.sendIdentityRequest(ctx, c, AttrPermanentIDReq, buf, res)
 		}
 		c.Identity = plain
@@ -531,7 +611,11 @@ func (s *Server) sendIdentityRequest(ctx context.Context, c *Conversation, want 
 	if err != nil {
 		return fmt.Errorf("eap: build identity request: %w", err)
 	}
-	c.IDMessages = append(slices.Clip(c.IDMessages), out...)
+	if err := c.hashIDMessage(out); err != nil {
+		return err
+	}
+	// The peer's AT_IDENTITY replaces the identity we could not use.
+	c.Identity = nil
 	c.IdentityRounds++
 	c.LastIDReq = req
 	return s.send(ctx, c, StateIdentity, out, res)
@@ -539,19 +623,14 @@ func (s *Server) sendIdentityRequest(ctx context.Context, c *Conversation, want 
 
 func (s *Server) handleIdentity(ctx context.Context, c *Conversation, msg []byte, m *AKAMessage, buf []byte, res *Result) error {
 	if !m.Attrs.Has(AttrIdentity) {
-		s.fail(ctx, c, m.Packet.Identifier, ReasonNoIdentity, buf, res)
-		return nil
+		return s.notifyFailure(ctx, c, ReasonNoIdentity, buf, res)
 	}
-	if len(c.IDMessages)+len(msg) > maxIDMessages {
-		s.fail(ctx, c, m.Packet.Identifier, ReasonMalformed, buf, res)
-		return nil
+	if err := c.hashIDMessage(msg); err != nil {
+		return err
 	}
-	identity := trimNUL(m.Attrs.Identity)
-	if len(identity) > maxIdentityLen && !isEncryptedIdentity(identity) {
-		identity = nil // unusable: the next round asks for more
-	}
-	c.IDMessages = append(slices.Clip(c.IDMessages), msg...)
-	c.Identity = bytes.Clone(identity)
+	// Unusable (too long, or encrypted with no keys): the next round asks
+	// for more.
+	c.Identity = s.keptIdentity(trimNUL(m.Attrs.Identity))
 	return s.proceed(ctx, c, buf, res)
 }
 
@@ -576,7 +655,7 @@ func (s *Server) handleNak(ctx context.Context, c *Conversation, pkt Packet, buf
 	// A new method is a new run: its AT_CHECKCODE covers only its own
 	// identity messages.
 	c.Method, c.Naked = next, true
-	c.Requests, c.IdentityRounds, c.IDMessages, c.LastIDReq = 0, 0, nil, 0
+	c.Requests, c.IdentityRounds, c.IDHash, c.LastIDReq = 0, 0, nil, 0
 	return s.proceed(ctx, c, buf, res)
 }
 
@@ -608,6 +687,12 @@ func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte,
 			s.fail(ctx, c, c.LastID, ReasonUnknownSubscriber, buf, res)
 			return nil
 		}
+		if errors.Is(err, aka.ErrVectorRate) {
+			// Too many vectors for this subscriber just now: no answer,
+			// the access point retries; its SQN is not run up.
+			res.discard(ReasonVectorRate)
+			return nil
+		}
 		return fmt.Errorf("eap: get vector: %w", err)
 	}
 	if v.XRESLen < 4 || v.XRESLen > aka.MaxRES {
@@ -635,9 +720,9 @@ func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte,
 	if c.Method == TypeAKAPrime {
 		b.AddIdentityLike(AttrKDFInput, []byte(nn))
 		b.AddUint16(AttrKDF, kdfAKAPrime)
-	} else if slices.Contains(s.methods, TypeAKAPrime) {
-		// RFC 9048 4: tell the peer we also speak EAP-AKA', so that a
-		// bidding-down to EAP-AKA is detected.
+	} else if s.prefersAKAPrime() {
+		// RFC 9048 4: tell the peer we support and prefer EAP-AKA', so
+		// that a peer that does too detects a bidding-down to EAP-AKA.
 		b.AddUint16(AttrBidding, biddingSupportsAKAPrime)
 	}
 	if s.resultInd {
@@ -695,20 +780,53 @@ func (s *Server) nextIdentities(c *Conversation, inner *InnerBuilder, pseudonym 
 	return added
 }
 
-// checkcode is AT_CHECKCODE's value: a hash over the AKA-Identity messages
-// of this run, or empty when there were none (RFC 4187 10.13; SHA-256 for
-// EAP-AKA', RFC 9048 3.4).
+// checkcodeHash is the hash of AT_CHECKCODE: SHA-1 for EAP-AKA (RFC 4187
+// 10.13), SHA-256 for EAP-AKA' (RFC 9048 3.4).
+func (c *Conversation) checkcodeHash() (hash.Hash, error) {
+	h := sha1.New()
+	if c.Method == TypeAKAPrime {
+		h = sha256.New()
+	}
+	if len(c.IDHash) > 0 {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(c.IDHash); err != nil {
+			return nil, fmt.Errorf("eap: checkcode state: %w", err)
+		}
+	}
+	return h, nil
+}
+
+// hashIDMessage adds an AKA-Identity message to the checkcode hash. The
+// conversation keeps the hash state, not the messages, so what it holds
+// does not grow with what the peer sends. The state is a new slice: copies
+// of a conversation share their slices.
+func (c *Conversation) hashIDMessage(msg []byte) error {
+	h, err := c.checkcodeHash()
+	if err != nil {
+		return err
+	}
+	h.Write(msg)
+	st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("eap: checkcode state: %w", err)
+	}
+	c.IDHash = st
+	return nil
+}
+
+// checkcode is AT_CHECKCODE's value: the hash over the AKA-Identity
+// messages of this run, or empty when there were none.
 func (c *Conversation) checkcode(out *[sha256.Size]byte) []byte {
-	if len(c.IDMessages) == 0 {
+	if len(c.IDHash) == 0 {
 		return out[:0]
 	}
-	if c.Method == TypeAKAPrime {
-		*out = sha256.Sum256(c.IDMessages)
-		return out[:]
+	h, err := c.checkcodeHash()
+	if err != nil {
+		// Our own state does not unmarshal: a checkcode that matches
+		// nothing fails the run rather than skipping the check.
+		clear(out[:])
+		return out[:1]
 	}
-	h := sha1.Sum(c.IDMessages)
-	copy(out[:], h[:])
-	return out[:sha1.Size]
+	return h.Sum(out[:0])
 }
 
 // checkcodeOK: the peer's AT_CHECKCODE must match ours, and must be there
@@ -742,31 +860,28 @@ func (s *Server) handleSyncFailure(ctx context.Context, c *Conversation, m *AKAM
 	return s.sendChallenge(ctx, c, buf, res)
 }
 
-func (s *Server) handleChallenge(ctx context.Context, c *Conversation, msg []byte, m *AKAMessage, buf []byte, res *Result) {
+func (s *Server) handleChallenge(ctx context.Context, c *Conversation, msg []byte, m *AKAMessage, buf []byte, res *Result) error {
 	a := &m.Attrs
 	if a.Has(AttrKDF) {
 		// RFC 9048 3.2: a peer that accepts our first (and only) KDF sends
 		// no AT_KDF; one that proposes another picks from a list that
 		// holds only KDF 1, so negotiation cannot succeed.
 		s.fail(ctx, c, m.Packet.Identifier, ReasonKDFNegotiation, buf, res)
-		return
+		return nil
 	}
 	if !a.Has(AttrMAC) || !VerifyMAC(c.Method, c.Keys.KAutKey(), msg, a.MACOffset, nil) {
-		s.notifyFailure(ctx, c, ReasonMACMismatch, buf, res)
-		return
+		return s.notifyFailure(ctx, c, ReasonMACMismatch, buf, res)
 	}
 	// The checkcode is checked only now that AT_MAC has shown the message
 	// is the peer's.
 	if !c.checkcodeOK(a) {
-		s.notifyFailure(ctx, c, ReasonCheckcodeMismatch, buf, res)
-		return
+		return s.notifyFailure(ctx, c, ReasonCheckcodeMismatch, buf, res)
 	}
 	if !a.Has(AttrRES) || len(a.RES) != int(c.XRESLen) ||
 		subtle.ConstantTimeCompare(a.RES, c.XRES[:c.XRESLen]) != 1 {
-		s.notifyFailure(ctx, c, ReasonRESMismatch, buf, res)
-		return
+		return s.notifyFailure(ctx, c, ReasonRESMismatch, buf, res)
 	}
-	s.authenticated(ctx, c, a.Has(AttrResultInd), m.Packet.Identifier, buf, res)
+	return s.authenticated(ctx, c, a.Has(AttrResultInd), m.Packet.Identifier, buf, res)
 }
 
 // sendReauth starts a fast re-authentication from rec (RFC 4187 5.4, RFC
@@ -814,18 +929,15 @@ func (s *Server) handleReauth(ctx context.Context, c *Conversation, msg []byte, 
 	a := &m.Attrs
 	// The peer's MAC covers its message and our NONCE_S (RFC 4187 10.15).
 	if !a.Has(AttrMAC) || !VerifyMAC(c.Method, c.Keys.KAutKey(), msg, a.MACOffset, c.NonceS[:]) {
-		s.notifyFailure(ctx, c, ReasonMACMismatch, buf, res)
-		return nil
+		return s.notifyFailure(ctx, c, ReasonMACMismatch, buf, res)
 	}
 	if !c.checkcodeOK(a) {
-		s.notifyFailure(ctx, c, ReasonCheckcodeMismatch, buf, res)
-		return nil
+		return s.notifyFailure(ctx, c, ReasonCheckcodeMismatch, buf, res)
 	}
 	var scratch [MaxEncrDataLen]byte
 	inner, err := DecryptAttrs(&c.Keys.KEncr, a.IV, a.EncrData, scratch[:])
 	if err != nil || !inner.Has(AttrCounter) || inner.Counter != c.Counter {
-		s.notifyFailure(ctx, c, ReasonMalformed, buf, res)
-		return nil
+		return s.notifyFailure(ctx, c, ReasonMalformed, buf, res)
 	}
 	if inner.Has(AttrCounterTooSmall) {
 		// The peer has seen this counter: run a full authentication
@@ -836,17 +948,18 @@ func (s *Server) handleReauth(ctx context.Context, c *Conversation, msg []byte, 
 		c.NextReauthID = ""
 		return s.sendChallenge(ctx, c, buf, res)
 	}
-	s.authenticated(ctx, c, a.Has(AttrResultInd), m.Packet.Identifier, buf, res)
-	return nil
+	return s.authenticated(ctx, c, a.Has(AttrResultInd), m.Packet.Identifier, buf, res)
 }
 
 // authenticated is reached once the peer has proven itself. With protected
 // result indications asked for on both sides it sends AKA-Notification
-// "Success" first (RFC 4187 6.2); otherwise EAP-Success.
-func (s *Server) authenticated(ctx context.Context, c *Conversation, peerResultInd bool, id uint8, buf []byte, res *Result) {
+// "Success" first (RFC 4187 6.2); otherwise EAP-Success. From here on a
+// backend fault is an error (no answer, the access point retries), never
+// a rejection of a peer that proved itself.
+func (s *Server) authenticated(ctx context.Context, c *Conversation, peerResultInd bool, id uint8, buf []byte, res *Result) error {
 	if !s.resultInd || !peerResultInd {
 		s.succeed(ctx, c, id, buf, res)
-		return
+		return nil
 	}
 	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeNotification)
 	b.AddUint16(AttrNotification, notificationSuccess)
@@ -863,13 +976,10 @@ func (s *Server) authenticated(ctx context.Context, c *Conversation, peerResultI
 	b.AddMAC()
 	out, macOff, err := b.Finish()
 	if err != nil {
-		s.fail(ctx, c, id, ReasonMalformed, buf, res)
-		return
+		return fmt.Errorf("eap: build success notification: %w", err)
 	}
 	SetMAC(c.Method, c.Keys.KAutKey(), out, macOff, nil)
-	if err := s.send(ctx, c, StateSuccessNotification, out, res); err != nil {
-		s.fail(ctx, c, id, ReasonStoreFull, buf, res)
-	}
+	return s.send(ctx, c, StateSuccessNotification, out, res)
 }
 
 // notificationSuccess is "Success": S bit set, P bit clear, so it needs
@@ -933,21 +1043,19 @@ func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []b
 }
 
 // notifyFailure tells the peer, with AKA-Notification "General failure",
-// that its answer was not good, as RFC 4187 6.3.1 asks; the EAP-Failure
-// follows its acknowledgement.
-func (s *Server) notifyFailure(ctx context.Context, c *Conversation, reason Reason, buf []byte, res *Result) {
+// that its answer was not good, as RFC 4187 6.3.1-6.3.2 ask; the
+// EAP-Failure follows its acknowledgement. A store fault is an error: no
+// answer, the conversation as it was.
+func (s *Server) notifyFailure(ctx context.Context, c *Conversation, reason Reason, buf []byte, res *Result) error {
 	b := NewBuilder(buf, CodeRequest, c.LastID+1, c.Method, SubtypeNotification)
 	b.AddUint16(AttrNotification, notificationGeneralFailure)
 	out, _, err := b.Finish()
 	if err != nil {
-		s.fail(ctx, c, c.LastID, reason, buf, res)
-		return
+		return fmt.Errorf("eap: build notification: %w", err)
 	}
 	c.Keys.Clear() // nothing after this needs them
 	c.FailReason = reason
-	if err := s.send(ctx, c, StateNotification, out, res); err != nil {
-		s.fail(ctx, c, c.LastID, reason, buf, res)
-	}
+	return s.send(ctx, c, StateNotification, out, res)
 }
 
 // send stores c in its new state and returns out as the next request.
@@ -961,6 +1069,10 @@ func (s *Server) send(ctx context.Context, c *Conversation, st State, out []byte
 	if err := s.store.Put(ctx, c); err != nil {
 		if errors.Is(err, ErrStoreFull) {
 			res.discard(ReasonStoreFull)
+			return nil
+		}
+		if errors.Is(err, ErrPeerFull) {
+			res.discard(ReasonPeerFull)
 			return nil
 		}
 		if errors.Is(err, ErrConversationConflict) {

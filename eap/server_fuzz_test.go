@@ -17,7 +17,7 @@ func FuzzServerHandle(f *testing.F) {
 	for _, identity := range []string{"6" + testIMSI + realm, "anonymous" + realm} {
 		s, _, _, _ := newTestServerWith(f, fuzzConfig, TypeAKAPrime, TypeAKA)
 		var res Result
-		s.Handle(context.Background(), nil, AppendResponse(nil, 1, TypeIdentity, []byte(identity)), nil, &res)
+		s.Handle(context.Background(), testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte(identity)), nil, &res)
 		p := newPeer(f, TypeAKAPrime)
 		f.Add(identity, p.respond(res.Packet))
 	}
@@ -27,7 +27,7 @@ func FuzzServerHandle(f *testing.F) {
 		s, _, _, _ := newTestServerWith(t, fuzzConfig, TypeAKAPrime, TypeAKA)
 		ctx := context.Background()
 		var res Result
-		if err := s.Handle(ctx, nil, AppendResponse(nil, 1, TypeIdentity, []byte(identity)), nil, &res); err != nil {
+		if err := s.Handle(ctx, testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte(identity)), nil, &res); err != nil {
 			t.Fatal(err)
 		}
 		if res.Outcome != OutcomeContinue {
@@ -43,7 +43,7 @@ func FuzzServerHandle(f *testing.F) {
 		if len(answer) > 1 {
 			answer[1] = res.Packet[1] // match the identifier so it is processed
 		}
-		if err := s.Handle(ctx, id[:], answer, nil, &res); err != nil {
+		if err := s.Handle(ctx, testPeer, id[:], answer, nil, &res); err != nil {
 			t.Fatal(err)
 		}
 		switch res.Outcome {

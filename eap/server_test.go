@@ -14,61 +14,82 @@ func TestServer_FullAuthentication(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		methods []Type
-		peer    Type
+		peer    Type // what the peer speaks; 0: both
+		prefix  string
 		plain   bool // HSS hands back CK/IK for AKA': the server derives
+		method  Type // what runs
+		rounds  int
+		vectors int
 	}{
-		{"AKA' with CK'/IK' from the HSS", []Type{TypeAKAPrime, TypeAKA}, TypeAKAPrime, false},
-		{"AKA' with CK/IK from the HSS", []Type{TypeAKAPrime, TypeAKA}, TypeAKAPrime, true},
-		{"AKA with AKA' also enabled", []Type{TypeAKAPrime, TypeAKA}, TypeAKA, false},
-		{"AKA only", []Type{TypeAKA}, TypeAKA, false},
+		// Identity -> Challenge, Challenge response -> Success: two
+		// round trips, not hostapd's three.
+		{"AKA' with CK'/IK' from the HSS", []Type{TypeAKAPrime, TypeAKA}, TypeAKAPrime, "6", false, TypeAKAPrime, 2, 1},
+		{"AKA' with CK/IK from the HSS", []Type{TypeAKAPrime, TypeAKA}, TypeAKAPrime, "6", true, TypeAKAPrime, 2, 1},
+		// EAP-AKA' is proposed first, the AKA-only peer Naks.
+		{"AKA with AKA' also enabled", []Type{TypeAKAPrime, TypeAKA}, TypeAKA, "0", false, TypeAKA, 3, 2},
+		// A peer that does both, with an EAP-AKA identity, runs EAP-AKA'.
+		{"both, EAP-AKA identity", []Type{TypeAKAPrime, TypeAKA}, 0, "0", false, TypeAKAPrime, 2, 1},
+		{"both, AKA preferred", []Type{TypeAKA, TypeAKAPrime}, 0, "0", false, TypeAKA, 2, 1},
+		{"AKA only", []Type{TypeAKA}, TypeAKA, "0", false, TypeAKA, 2, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, h, store, _ := newTestServer(t, tc.methods...)
 			h.plain = tc.plain
 			p := newPeer(t, tc.peer)
+			p.identity = tc.prefix + testIMSI + realm
+			p.permanent = p.identity
 			res, rounds := run(t, s, p)
 			if res.Outcome != OutcomeSuccess {
 				t.Fatalf("outcome %s (%s), want success", res.Outcome, res.Reason)
 			}
-			// Identity -> Challenge, Challenge response -> Success: two
-			// round trips, not hostapd's three.
-			if rounds != 2 {
-				t.Errorf("%d round trips, want 2", rounds)
+			if rounds != tc.rounds {
+				t.Errorf("%d round trips, want %d", rounds, tc.rounds)
 			}
 			if res.MSK != p.keys.MSK || res.EMSK != p.keys.EMSK {
 				t.Error("server and peer keys differ")
 			}
-			if res.Method != tc.peer || res.IMSI != testIMSI || string(res.Identity) != p.identity {
+			if res.Method != tc.method || res.IMSI != testIMSI || string(res.Identity) != p.identity {
 				t.Errorf("result method %s imsi %q identity %q", res.Method, res.IMSI, res.Identity)
 			}
-			if tc.peer == TypeAKAPrime && p.networkName != "WLAN" {
+			if tc.method == TypeAKAPrime && p.networkName != "WLAN" {
 				t.Errorf("AT_KDF_INPUT %q, want WLAN", p.networkName)
 			}
 			if store.Len() != 0 {
 				t.Errorf("%d conversations kept after success", store.Len())
 			}
-			if h.vectors != 1 {
-				t.Errorf("%d vectors used, want 1", h.vectors)
+			if h.vectors != tc.vectors {
+				t.Errorf("%d vectors used, want %d", h.vectors, tc.vectors)
 			}
 		})
 	}
 }
 
-// RFC 9048 4: an EAP-AKA challenge from a server that also does AKA'
-// carries AT_BIDDING with the D bit; one that does not, carries none.
-func TestServer_BiddingOnlyWhenAKAPrimeEnabled(t *testing.T) {
+// RFC 9048 4: an EAP-AKA challenge from a server that supports and prefers
+// EAP-AKA' carries AT_BIDDING with the D bit; one that does not, or prefers
+// EAP-AKA, carries none.
+func TestServer_BiddingOnlyWhenAKAPrimePreferred(t *testing.T) {
 	for _, tc := range []struct {
 		methods []Type
 		want    bool
 	}{
 		{[]Type{TypeAKAPrime, TypeAKA}, true},
+		{[]Type{TypeAKA, TypeAKAPrime}, false},
 		{[]Type{TypeAKA}, false},
 	} {
 		s, _, _, _ := newTestServer(t, tc.methods...)
 		var res Result
+		ctx := context.Background()
 		msg := AppendResponse(nil, 1, TypeIdentity, []byte("0"+testIMSI+realm))
-		if err := s.Handle(context.Background(), nil, msg, nil, &res); err != nil {
+		if err := s.Handle(ctx, testPeer, nil, msg, nil, &res); err != nil {
 			t.Fatal(err)
+		}
+		if pkt, _ := ParsePacket(res.Packet); pkt.Type != TypeAKA {
+			// EAP-AKA' proposed first: Nak it, as an AKA-only peer does.
+			nak := AppendResponse(nil, pkt.Identifier, TypeNak, []byte{byte(TypeAKA)})
+			id := res.Conversation
+			if err := s.Handle(ctx, testPeer, id[:], nak, nil, &res); err != nil {
+				t.Fatal(err)
+			}
 		}
 		m, err := ParseAKA(res.Packet)
 		if err != nil {
@@ -170,7 +191,7 @@ func TestServer_PeerFailures(t *testing.T) {
 		{"Authentication-Reject", func(p *peer) { p.rejectAuth = true }, ReasonAuthenticationReject, 2},
 		{"Client-Error", func(p *peer) { p.clientError = true }, ReasonClientError, 2},
 		{"KDF negotiation", func(p *peer) { p.kdfOther = true }, ReasonKDFNegotiation, 2},
-		{"unknown non-skippable attribute", func(p *peer) { p.unknownNonSkippable = true }, ReasonMalformed, 2},
+		{"unknown non-skippable attribute", func(p *peer) { p.unknownNonSkippable = true }, ReasonMalformed, 3},
 		{"wrong K", func(p *peer) {
 			p.c = testCipherWith("0396eb317b6d1c36f19c1c84cd6ffd16", testOPc)
 		}, ReasonAuthenticationReject, 2},
@@ -244,17 +265,17 @@ func TestServer_Nak(t *testing.T) {
 		ctx := context.Background()
 		var res Result
 		msg := AppendResponse(nil, 1, TypeIdentity, []byte("anonymous"+realm))
-		s.Handle(ctx, nil, msg, nil, &res)
+		s.Handle(ctx, testPeer, nil, msg, nil, &res)
 		state := res.Conversation
 		// Answer the AKA'-Identity properly, then Nak the challenge.
 		p := newPeer(t, TypeAKAPrime)
 		msg = p.respond(res.Packet)
-		s.Handle(ctx, state[:], msg, nil, &res)
+		s.Handle(ctx, testPeer, state[:], msg, nil, &res)
 		if res.Outcome != OutcomeContinue {
 			t.Fatalf("outcome %s", res.Outcome)
 		}
 		nak := AppendResponse(nil, res.Packet[1], TypeNak, []byte{byte(TypeAKA)})
-		s.Handle(ctx, state[:], nak, nil, &res)
+		s.Handle(ctx, testPeer, state[:], nak, nil, &res)
 		if res.Outcome != OutcomeFailure || res.Reason != ReasonUnexpected {
 			t.Fatalf("late Nak: outcome %s (%s)", res.Outcome, res.Reason)
 		}
@@ -267,7 +288,7 @@ func TestServer_Discards(t *testing.T) {
 	var res Result
 	start := func() ConversationID {
 		msg := AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm))
-		if err := s.Handle(ctx, nil, msg, nil, &res); err != nil || res.Outcome != OutcomeContinue {
+		if err := s.Handle(ctx, testPeer, nil, msg, nil, &res); err != nil || res.Outcome != OutcomeContinue {
 			t.Fatalf("start: %v %s", err, res.Outcome)
 		}
 		return res.Conversation
@@ -286,7 +307,7 @@ func TestServer_Discards(t *testing.T) {
 		{"first message not an identity", nil, AppendResponse(nil, 1, TypeAKAPrime, []byte{1, 0, 0}), ReasonUnexpected},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := s.Handle(ctx, tc.state, tc.msg, nil, &res); err != nil {
+			if err := s.Handle(ctx, testPeer, tc.state, tc.msg, nil, &res); err != nil {
 				t.Fatal(err)
 			}
 			if res.Outcome != OutcomeDiscard || res.Reason != tc.reason {
@@ -305,20 +326,20 @@ func TestServer_UnknownOrExpiredConversationFails(t *testing.T) {
 	ctx := context.Background()
 	var res Result
 	msg := AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm))
-	s.Handle(ctx, nil, msg, nil, &res)
+	s.Handle(ctx, testPeer, nil, msg, nil, &res)
 	id := res.Conversation
 	p := newPeer(t, TypeAKAPrime)
 	answer := p.respond(res.Packet)
 
 	clock.t = clock.t.Add(61 * time.Second) // past the 60 s timeout
-	s.Handle(ctx, id[:], answer, nil, &res)
+	s.Handle(ctx, testPeer, id[:], answer, nil, &res)
 	if res.Outcome != OutcomeFailure || res.Reason != ReasonUnknownConversation {
 		t.Fatalf("expired: outcome %s (%s)", res.Outcome, res.Reason)
 	}
 	if store.Len() != 0 {
 		t.Error("expired conversation kept")
 	}
-	s.Handle(ctx, []byte("short"), answer, nil, &res)
+	s.Handle(ctx, testPeer, []byte("short"), answer, nil, &res)
 	if res.Outcome != OutcomeFailure || res.Reason != ReasonUnknownConversation {
 		t.Fatalf("bad state: outcome %s (%s)", res.Outcome, res.Reason)
 	}
@@ -329,7 +350,7 @@ func TestServer_BackendErrorsAreErrors(t *testing.T) {
 	h.fail = errBackend
 	var res Result
 	msg := AppendResponse(nil, 1, TypeIdentity, []byte("6"+testIMSI+realm))
-	err := s.Handle(context.Background(), nil, msg, nil, &res)
+	err := s.Handle(context.Background(), testPeer, nil, msg, nil, &res)
 	if !errors.Is(err, errBackend) {
 		t.Fatalf("err = %v, want the backend error", err)
 	}
@@ -340,25 +361,25 @@ func TestServer_BackendErrorsAreErrors(t *testing.T) {
 
 func TestServer_StoreFullDiscards(t *testing.T) {
 	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
-	st := NewMemoryStore(1, clock.now)
+	st := NewMemoryStore(MemoryStoreConfig{MaxConversations: 1, Now: clock.now})
 	s, err := NewServer(ServerConfig{Methods: []Type{TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}, &testHSS{}, st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var res Result
 	msg := AppendResponse(nil, 1, TypeIdentity, []byte("anonymous"+realm))
-	s.Handle(context.Background(), nil, msg, nil, &res)
+	s.Handle(context.Background(), testPeer, nil, msg, nil, &res)
 	if res.Outcome != OutcomeContinue {
 		t.Fatal(res.Outcome)
 	}
-	s.Handle(context.Background(), nil, msg, nil, &res)
+	s.Handle(context.Background(), testPeer, nil, msg, nil, &res)
 	if res.Outcome != OutcomeDiscard || res.Reason != ReasonStoreFull {
 		t.Fatalf("outcome %s (%s), want discard store_full", res.Outcome, res.Reason)
 	}
 }
 
 func TestNewServer_RejectsBadConfig(t *testing.T) {
-	h, st := &testHSS{}, NewMemoryStore(1, nil)
+	h, st := &testHSS{}, NewMemoryStore(MemoryStoreConfig{MaxConversations: 1})
 	for _, tc := range []struct {
 		name string
 		cfg  ServerConfig
@@ -404,7 +425,7 @@ func BenchmarkFullAKAPrime(b *testing.B) {
 			var res Result
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := s.Handle(ctx, nil, identity, buf, &res); err != nil || res.Outcome != OutcomeContinue {
+				if err := s.Handle(ctx, testPeer, nil, identity, buf, &res); err != nil || res.Outcome != OutcomeContinue {
 					b.Fatal(err, res.Outcome)
 				}
 				id := res.Conversation
@@ -412,7 +433,7 @@ func BenchmarkFullAKAPrime(b *testing.B) {
 				p := newPeer(b, TypeAKAPrime)
 				answer := p.respond(res.Packet)
 				b.StartTimer()
-				if err := s.Handle(ctx, id[:], answer, buf, &res); err != nil || res.Outcome != OutcomeSuccess {
+				if err := s.Handle(ctx, testPeer, id[:], answer, buf, &res); err != nil || res.Outcome != OutcomeSuccess {
 					b.Fatal(err, res.Outcome, res.Reason)
 				}
 			}
@@ -443,14 +464,14 @@ func BenchmarkFastReauthAKAPrime(b *testing.B) {
 		p.startNext()
 		identity := AppendResponse(nil, 1, TypeIdentity, []byte(p.identity))
 		b.StartTimer()
-		if err := s.Handle(ctx, nil, identity, buf, &res); err != nil || res.Outcome != OutcomeContinue {
+		if err := s.Handle(ctx, testPeer, nil, identity, buf, &res); err != nil || res.Outcome != OutcomeContinue {
 			b.Fatal(err, res.Outcome, res.Reason)
 		}
 		id := res.Conversation
 		b.StopTimer()
 		answer := p.respond(res.Packet)
 		b.StartTimer()
-		if err := s.Handle(ctx, id[:], answer, buf, &res); err != nil || res.Outcome != OutcomeSuccess || !res.FastReauth {
+		if err := s.Handle(ctx, testPeer, id[:], answer, buf, &res); err != nil || res.Outcome != OutcomeSuccess || !res.FastReauth {
 			b.Fatal(err, res.Outcome, res.Reason)
 		}
 	}

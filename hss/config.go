@@ -3,6 +3,7 @@ package hss
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/aaa-project/aaa/aka"
 )
@@ -41,7 +42,7 @@ func (c *Config) SetDefaults() {
 	}
 }
 
-// Validate checks c; errors name the key under prefix.
+// Validate checks c; errors name the key under prefix, never its value.
 func (c *Config) Validate(prefix string) error {
 	var errs []error
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, msg)) }
@@ -51,10 +52,10 @@ func (c *Config) Validate(prefix string) error {
 			bad("subscribers", "required for the local backend")
 		}
 	default:
-		bad("backend", fmt.Sprintf("%q: want local", c.Backend))
+		bad("backend", "unknown backend, want local")
 	}
-	if c.VectorRate < 0 {
-		bad("vector_rate", "negative")
+	if c.VectorRate < 0 || math.IsNaN(c.VectorRate) || math.IsInf(c.VectorRate, 0) {
+		bad("vector_rate", "want a finite number, not negative")
 	}
 	if c.VectorBurst < 1 {
 		bad("vector_burst", "must be positive")

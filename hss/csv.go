@@ -1,6 +1,7 @@
 package hss
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/hex"
 	"errors"
@@ -15,9 +16,16 @@ import (
 // ReadSubscribersCSV reads subscriber records: a header naming the columns
 // imsi, k, opc (or op), amf and sqn, in any order, then one row per
 // subscriber, all hex but the IMSI. sqn is the last SQN issued. Errors name
-// the line and column, never the value: the file holds keys.
+// the line and column, never the value: the file holds keys. A UTF-8 byte
+// order mark at the start is skipped, and lines may end in LF, CRLF or a
+// lone CR (as spreadsheets export them). An IMSI listed twice is refused
+// with both line numbers.
 func ReadSubscribersCSV(r io.Reader) ([]Subscriber, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(len(utf8BOM)); err == nil && string(b) == utf8BOM {
+		br.Discard(len(utf8BOM))
+	}
+	cr := csv.NewReader(&lineEnds{r: br})
 	cr.Comment = '#'
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
@@ -31,8 +39,9 @@ func ReadSubscribersCSV(r io.Reader) ([]Subscriber, error) {
 	col := map[string]int{}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(h))
-		if _, dup := col[h]; dup {
-			return nil, fmt.Errorf("subscribers: header: column %q twice", h)
+		if j, dup := col[h]; dup {
+			// No name: a file without its header has a row of keys here.
+			return nil, fmt.Errorf("subscribers: header: columns %d and %d have the same name", j+1, i+1)
 		}
 		col[h] = i
 	}
@@ -50,6 +59,7 @@ func ReadSubscribersCSV(r io.Reader) ([]Subscriber, error) {
 		}
 	}
 	var subs []Subscriber
+	first := map[string]int{} // IMSI -> line it was first listed on
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -63,9 +73,50 @@ func ReadSubscribersCSV(r io.Reader) ([]Subscriber, error) {
 		if err != nil {
 			return nil, fmt.Errorf("subscribers: line %d: %w", line, err)
 		}
+		if l, dup := first[s.IMSI]; dup {
+			clear(s.K[:])
+			clear(s.OPc[:])
+			return nil, fmt.Errorf("subscribers: line %d: IMSI listed twice (first on line %d)", line, l)
+		}
+		first[s.IMSI] = line
 		subs = append(subs, s)
 	}
 	return subs, nil
+}
+
+const utf8BOM = "\xef\xbb\xbf"
+
+// lineEnds turns every line end (CRLF, or a lone CR as old Mac and some
+// spreadsheet exports write) into LF, so that encoding/csv, which knows
+// only LF and CRLF, sees one line per line and counts lines as an editor
+// does.
+type lineEnds struct {
+	r      io.Reader
+	lastCR bool // the previous byte read was a CR (already turned into LF)
+}
+
+func (l *lineEnds) Read(p []byte) (int, error) {
+	for {
+		n, err := l.r.Read(p)
+		j := 0
+		for _, c := range p[:n] {
+			switch {
+			case c == '\n' && l.lastCR:
+				l.lastCR = false
+				continue
+			case c == '\r':
+				c = '\n'
+				l.lastCR = true
+			default:
+				l.lastCR = false
+			}
+			p[j] = c
+			j++
+		}
+		if j > 0 || err != nil || n == 0 {
+			return j, err
+		}
+	}
 }
 
 func parseRow(rec []string, col map[string]int, hasOP bool) (Subscriber, error) {

@@ -89,7 +89,7 @@ func newLocal(t *testing.T, sqn aka.SQN, amf uint16) (*Local, *MemoryStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLocal(store, aka.DefaultINDBits)
+	l, err := NewLocal(store, LocalConfig{INDBits: aka.DefaultINDBits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestSubscriber_StringRedactsKeys(t *testing.T) {
 
 func BenchmarkLocalVector(b *testing.B) {
 	store, _ := NewMemoryStore([]Subscriber{{IMSI: "001010000000001", K: mustKey(b, set1K), OPc: mustOPc(b, set1OPc), AMF: 0x8000}})
-	l, _ := NewLocal(store, aka.DefaultINDBits)
+	l, _ := NewLocal(store, LocalConfig{INDBits: aka.DefaultINDBits})
 	ctx := context.Background()
 	for _, nn := range []string{"", "WLAN"} {
 		name := "aka"

@@ -4,37 +4,70 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"math"
+	"sync"
+	"time"
 
 	"github.com/aaa-project/aaa/aka"
 	"github.com/aaa-project/aaa/milenage"
 )
+
+// LocalConfig configures the built-in HSS.
+type LocalConfig struct {
+	// INDBits is the length of IND in SQN = SEQ || IND (TS 33.102 C.3.2);
+	// aka.DefaultINDBits suits USIMs with the usual 32-entry array.
+	INDBits uint
+	// VectorRate and VectorBurst bound the vectors one subscriber gets: a
+	// burst of VectorBurst, refilled at VectorRate a second. Each vector
+	// advances the SQN, and a USIM may refuse an SQN that jumped too far
+	// (TS 33.102 C.2.2): half-open challenges must not run it up. Zero
+	// rate: no bound.
+	VectorRate  float64
+	VectorBurst int
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
 
 // Local is the built-in HSS/AuC: Milenage over a subscriber Store. It
 // implements the EAP layer's VectorSource.
 type Local struct {
 	store   Store
 	indBits uint
+	limit   *vectorLimiter // nil: no bound
 }
 
-// NewLocal returns a vector source over store. indBits is the length of IND
-// in SQN = SEQ || IND (TS 33.102 C.3.2); aka.DefaultINDBits suits USIMs
-// with the usual 32-entry array.
-func NewLocal(store Store, indBits uint) (*Local, error) {
+// NewLocal returns a vector source over store.
+func NewLocal(store Store, cfg LocalConfig) (*Local, error) {
 	if store == nil {
 		return nil, errors.New("hss: no subscriber store")
 	}
-	if indBits > 10 {
+	if cfg.INDBits > 10 {
 		return nil, errors.New("hss: IND longer than 10 bits")
 	}
-	return &Local{store: store, indBits: indBits}, nil
+	if cfg.VectorRate < 0 || (cfg.VectorRate > 0 && cfg.VectorBurst < 1) {
+		return nil, errors.New("hss: vector rate needs a positive burst")
+	}
+	l := &Local{store: store, indBits: cfg.INDBits}
+	if cfg.VectorRate > 0 {
+		l.limit = newVectorLimiter(cfg.VectorRate, cfg.VectorBurst, cfg.Now)
+	}
+	return l, nil
 }
 
 // Vector returns a fresh vector for imsi. With a network name it is an
 // EAP-AKA' vector: AMF separation bit set (TS 33.402 6.1) and CK'/IK'
-// derived for that name (TS 33.402 A.2), as an HSS answers over SWx.
+// derived for that name (TS 33.402 A.2), as an HSS answers over SWx. Past
+// the subscriber's vector rate it returns aka.ErrVectorRate and leaves the
+// SQN alone.
 func (l *Local) Vector(ctx context.Context, imsi, networkName string) (aka.Vector, error) {
+	if l.limit != nil && !l.limit.take(imsi) {
+		return aka.Vector{}, aka.ErrVectorRate
+	}
 	cred, sqn, err := l.store.AdvanceSQN(ctx, imsi, l.indBits)
 	if err != nil {
+		if l.limit != nil && errors.Is(err, aka.ErrUnknownSubscriber) {
+			l.limit.forget(imsi) // entries only for subscribers we have
+		}
 		return aka.Vector{}, err
 	}
 	defer clear(cred.K[:])
@@ -68,4 +101,86 @@ func (l *Local) Resync(ctx context.Context, imsi string, rand *[aka.RANDLen]byte
 		return err
 	}
 	return l.store.ResyncSQN(ctx, imsi, sqnMS, l.indBits)
+}
+
+// vectorLimiter is a token bucket per subscriber. It holds an entry for a
+// subscriber only while its bucket is not full, so its size follows the
+// subscribers that authenticated in the last burst/rate seconds (and only
+// subscribers the store has: an unknown IMSI's entry is forgotten at once).
+type vectorLimiter struct {
+	rate, burst float64
+	now         func() time.Time
+	shards      [64]limiterShard
+}
+
+type limiterShard struct {
+	mu        sync.Mutex
+	m         map[string]bucket
+	swept     int // len(m) after the last sweep
+	lastSweep int64
+}
+
+type bucket struct {
+	tokens float64
+	at     int64 // Unix nanoseconds of tokens
+}
+
+func newVectorLimiter(rate float64, burst int, now func() time.Time) *vectorLimiter {
+	if now == nil {
+		now = time.Now
+	}
+	l := &vectorLimiter{rate: rate, burst: float64(burst), now: now}
+	for i := range l.shards {
+		l.shards[i].m = make(map[string]bucket)
+	}
+	return l
+}
+
+func (l *vectorLimiter) shard(imsi string) *limiterShard {
+	var h uint32 = 2166136261 // FNV-1a
+	for i := 0; i < len(imsi); i++ {
+		h = (h ^ uint32(imsi[i])) * 16777619
+	}
+	return &l.shards[h%uint32(len(l.shards))]
+}
+
+// fill is b's tokens at t.
+func (l *vectorLimiter) fill(b bucket, t int64) float64 {
+	return math.Min(l.burst, b.tokens+float64(t-b.at)/1e9*l.rate)
+}
+
+// take spends one of imsi's tokens, or reports that there is none.
+func (l *vectorLimiter) take(imsi string) bool {
+	t := l.now().UnixNano()
+	sh := l.shard(imsi)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b, ok := sh.m[imsi]
+	tokens := l.burst
+	if ok {
+		tokens = l.fill(b, t)
+	}
+	if tokens < 1 {
+		return false
+	}
+	sh.m[imsi] = bucket{tokens: tokens - 1, at: t}
+	if len(sh.m) > 2*sh.swept+1024 && t-sh.lastSweep > int64(time.Second) {
+		// Full buckets need no entry. Swept when the shard has doubled,
+		// at most once a second, so the cost per vector stays constant.
+		for k, b := range sh.m {
+			if l.fill(b, t) >= l.burst {
+				delete(sh.m, k)
+			}
+		}
+		sh.swept, sh.lastSweep = len(sh.m), t
+	}
+	return true
+}
+
+// forget drops imsi's entry.
+func (l *vectorLimiter) forget(imsi string) {
+	sh := l.shard(imsi)
+	sh.mu.Lock()
+	delete(sh.m, imsi)
+	sh.mu.Unlock()
 }

@@ -3,6 +3,7 @@ package privacy
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -34,16 +35,16 @@ func (c *Config) Validate(prefix string) error {
 			errs = append(errs, fmt.Errorf("%s.file: empty", at))
 		}
 		if checkID(k.ID) != nil {
-			errs = append(errs, fmt.Errorf("%s.id: %q: want at most %d octets of printable ASCII without spaces, ',' or '@'", at, k.ID, maxIDLen))
+			errs = append(errs, fmt.Errorf("%s.id: want at most %d octets of printable ASCII without spaces, ',' or '@'", at, maxIDLen))
 			continue
 		}
 		for j := range i {
 			if strings.EqualFold(c.Keys[j].ID, k.ID) {
-				what := fmt.Sprintf("%q", k.ID)
+				what := "the same id as"
 				if k.ID == "" {
-					what = `"" (the default key)`
+					what = `"" (the default key), as`
 				}
-				errs = append(errs, fmt.Errorf("%s.id: %s already used by keys[%d] (ids compare case-insensitively)", at, what, j))
+				errs = append(errs, fmt.Errorf("%s.id: %s keys[%d].id (ids compare case-insensitively)", at, what, j))
 				break
 			}
 		}
@@ -52,8 +53,9 @@ func (c *Config) Validate(prefix string) error {
 }
 
 // Load validates c, reads every key file and returns the Decrypter; nil and
-// no error when no key is configured. Errors name the key under prefix and
-// the file, never its contents.
+// no error when no key is configured. Errors name the key under prefix,
+// never the file's contents nor the value of the key (a secret typed into
+// the wrong field must not be printed): the operator knows the path.
 func (c *Config) Load(prefix string) (*Decrypter, error) {
 	if err := c.Validate(prefix); err != nil {
 		return nil, err
@@ -65,14 +67,23 @@ func (c *Config) Load(prefix string) (*Decrypter, error) {
 	for i, kc := range c.Keys {
 		data, err := os.ReadFile(kc.File)
 		if err != nil {
-			return nil, fmt.Errorf("%s.keys[%d].file: %w", prefix, i, err)
+			return nil, fmt.Errorf("%s.keys[%d].file: cannot read it: %w", prefix, i, withoutPath(err))
 		}
 		k, err := LoadKey(kc.ID, data)
 		clear(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s.keys[%d].file: %s: %w", prefix, i, kc.File, err)
+			return nil, fmt.Errorf("%s.keys[%d].file: %w", prefix, i, err)
 		}
 		keys = append(keys, k)
 	}
 	return NewDecrypter(keys)
+}
+
+// withoutPath is err without the path an *fs.PathError carries.
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -17,6 +17,8 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Secret is a RADIUS shared secret. It prints as REDACTED.
@@ -30,10 +32,56 @@ type Client struct {
 	Name   string
 	Prefix netip.Prefix
 	Secret Secret
+	// MaxConversations is the client's share of the EAP conversations
+	// (eap.Peer.MaxConversations); DuplicateCacheSize its share of the
+	// duplicate cache.
+	MaxConversations   int
+	DuplicateCacheSize int
 
 	// macs holds HMAC-MD5 states keyed with Secret: keying one costs four
 	// allocations and two MD5 blocks, and every packet needs one.
 	macs *sync.Pool
+	// state is what the client has that outlives a reload of the client
+	// table: its duplicate cache and counters.
+	state *clientState
+}
+
+// clientState is a client's duplicate cache and counters, kept across a
+// reload of the client table while the client keeps its name.
+type clientState struct {
+	dedup *dedupCache
+	stats ClientStats
+}
+
+// ClientStats counts, per client, what was answered and what was shed, so
+// that an operator sees which access point floods.
+type ClientStats struct {
+	Requests   atomic.Uint64
+	Accepts    atomic.Uint64
+	Rejects    atomic.Uint64
+	Challenges atomic.Uint64
+	// SharedFull counts new conversations refused because the client held
+	// its whole share of the conversation store.
+	ShareFull atomic.Uint64
+	dropped   [numDropReasons]atomic.Uint64
+}
+
+// Dropped returns the client's count for one drop reason.
+func (s *ClientStats) Dropped(r DropReason) uint64 { return s.dropped[r].Load() }
+
+func (s *ClientStats) snapshot() map[string]uint64 {
+	m := map[string]uint64{
+		"requests":                  s.Requests.Load(),
+		"access_accept":             s.Accepts.Load(),
+		"access_reject":             s.Rejects.Load(),
+		"access_challenge":          s.Challenges.Load(),
+		"shed_conversation_share":   s.ShareFull.Load(),
+		"shed_duplicate_cache_full": s.dropped[DropDuplicateCacheFull].Load(),
+	}
+	for i := range s.dropped {
+		m["dropped_"+DropReason(i).String()] = s.dropped[i].Load()
+	}
+	return m
 }
 
 // mac returns an HMAC-MD5 keyed with the client's secret, reset; give it
@@ -51,11 +99,24 @@ func (c *Client) putMAC(h hash.Hash) {
 // prefix wins, so a /32 can carry its own secret inside a shared /8.
 type clientTable []Client
 
-func newClientTable(cs []Client) clientTable {
+// newClientTable builds the table for cs. A client whose name is in old
+// keeps its duplicate cache and counters (a reload must not make a
+// retransmission look new); the others start empty.
+func newClientTable(cs []Client, old clientTable, ttl time.Duration) clientTable {
 	t := append(clientTable(nil), cs...)
 	for i := range t {
 		secret := t[i].Secret
 		t[i].macs = &sync.Pool{New: func() any { return hmac.New(md5.New, secret) }}
+		for j := range old {
+			if old[j].Name == t[i].Name {
+				t[i].state = old[j].state
+			}
+		}
+		if t[i].state == nil {
+			t[i].state = &clientState{dedup: newDedupCache(t[i].DuplicateCacheSize, ttl)}
+		} else {
+			t[i].state.dedup.setMax(t[i].DuplicateCacheSize)
+		}
 	}
 	sort.SliceStable(t, func(i, j int) bool { return t[i].Prefix.Bits() > t[j].Prefix.Bits() })
 	return t

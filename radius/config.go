@@ -3,6 +3,7 @@ package radius
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -33,6 +34,15 @@ type Config struct {
 	// (answers past it are not cached, counted as duplicate_cache_full).
 	DuplicateCache     time.Duration `yaml:"duplicate_cache"`
 	DuplicateCacheSize int           `yaml:"duplicate_cache_size"`
+	// DropLogInterval is how often dropped requests are summarised in the
+	// log, by source and reason (one line per packet would let a flood
+	// fill the disk).
+	DropLogInterval time.Duration `yaml:"drop_log_interval"`
+
+	// ConversationCapacity is not read from the file: the program sets it
+	// to the EAP store's bound (eap.max_conversations), which clients
+	// without a max_conversations of their own share evenly.
+	ConversationCapacity int `yaml:"-"`
 }
 
 // ClientConfig is one entry of radius.clients.
@@ -67,6 +77,9 @@ func (c *Config) SetDefaults() {
 	if c.DuplicateCache == 0 {
 		c.DuplicateCache = 30 * time.Second
 	}
+	if c.DropLogInterval == 0 {
+		c.DropLogInterval = 10 * time.Second
+	}
 	if c.DuplicateCacheSize == 0 {
 		// 1024 access points using all 256 Identifiers; about 0.4 KiB
 		// an entry when full.
@@ -75,7 +88,8 @@ func (c *Config) SetDefaults() {
 }
 
 // Validate checks c; errors name the key at fault under prefix (e.g.
-// "radius"), never a secret.
+// "radius"), never its value: a secret typed into the wrong field must not
+// reach a log.
 func (c *Config) Validate(prefix string) error {
 	var errs []error
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, msg)) }
@@ -85,32 +99,61 @@ func (c *Config) Validate(prefix string) error {
 	if len(c.Clients) == 0 {
 		bad("clients", "at least one client is required")
 	}
-	names := map[string]bool{}
+	names := map[string]int{}
+	prefixes := map[netip.Prefix]int{}
 	for i, cl := range c.Clients {
 		key := fmt.Sprintf("clients[%d]", i)
 		if cl.Name == "" {
 			bad(key+".name", "empty")
-		} else if names[cl.Name] {
-			bad(key+".name", "duplicate "+cl.Name)
+		} else if j, dup := names[cl.Name]; dup {
+			bad(key+".name", fmt.Sprintf("duplicate of clients[%d].name", j))
+		} else {
+			names[cl.Name] = i
 		}
-		names[cl.Name] = true
-		if _, err := parsePrefix(cl.Address); err != nil {
+		if p, err := parsePrefix(cl.Address); err != nil {
 			bad(key+".address", "want a CIDR prefix or an IP address")
+		} else if p.Addr().Is4In6() {
+			// Sources are matched unmapped: this would never match.
+			bad(key+".address", "an IPv4-mapped IPv6 address never matches; write the IPv4 address or prefix")
+		} else if raw, err := netip.ParsePrefix(cl.Address); err == nil && raw != p {
+			bad(key+".address", fmt.Sprintf("host bits set; did you mean %s?", p))
+		} else if j, dup := prefixes[p]; dup {
+			bad(key+".address", fmt.Sprintf("duplicate of clients[%d].address (after masking): only one of the two secrets would ever be used", j))
+		} else {
+			prefixes[p] = i
 		}
-		if cl.Secret == "" {
+		switch {
+		case cl.Secret == "":
 			bad(key+".secret", "empty")
-		} else if strings.TrimSpace(cl.Secret) != cl.Secret {
+		case strings.TrimSpace(cl.Secret) != cl.Secret:
 			bad(key+".secret", "has leading or trailing white space")
+		case len(cl.Secret) < minSecretLen:
+			bad(key+".secret", fmt.Sprintf("shorter than %d characters; use a long random secret (%d or more)", minSecretLen, goodSecretLen))
+		}
+		if cl.MaxConversations < 0 {
+			bad(key+".max_conversations", "negative (0 or unset: an even share of eap.max_conversations)")
+		}
+		if cl.DuplicateCacheSize < 0 {
+			bad(key+".duplicate_cache_size", "negative (0 or unset: an even share of radius.duplicate_cache_size)")
 		}
 	}
-	if c.SessionTimeout < 0 {
+	switch st := c.SessionTimeout; {
+	case st < 0:
 		bad("session_timeout", "negative")
+	case st == 0:
+		// Not sent.
+	case st < time.Second:
+		bad("session_timeout", "below 1s (it would be sent as 0 seconds); want 0 (not sent) or at least 1s")
+	case st%time.Second != 0:
+		bad("session_timeout", "not a whole number of seconds (Session-Timeout carries seconds)")
+	case st/time.Second > math.MaxUint32:
+		bad("session_timeout", "above 4294967295s, the largest Session-Timeout")
 	}
 	if c.ReadBuffer < 0 {
 		bad("read_buffer", "negative")
 	}
-	if c.Workers < 1 || c.Workers > 65536 {
-		bad("workers", "want 1 to 65536")
+	if c.Workers < 1 || c.Workers > maxWorkers {
+		bad("workers", fmt.Sprintf("want 1 to %d", maxWorkers))
 	}
 	if c.RequestTimeout <= 0 {
 		bad("request_timeout", "must be positive")
@@ -121,18 +164,70 @@ func (c *Config) Validate(prefix string) error {
 	if c.DuplicateCacheSize < 1 {
 		bad("duplicate_cache_size", "must be positive")
 	}
+	if c.DropLogInterval < time.Second {
+		bad("drop_log_interval", "at least 1s")
+	}
 	return errors.Join(errs...)
 }
 
-// clients turns the validated configuration into the client table.
+// Secret lengths: shorter than minSecretLen is refused, shorter than
+// goodSecretLen warned about. Message-Authenticator keeps BlastRADIUS
+// (CVE-2024-3596) out, but an offline guess of the secret from one captured
+// packet is only as hard as the secret: use long random ones.
+const (
+	minSecretLen  = 8
+	goodSecretLen = 16
+)
+
+// maxWorkers bounds radius.workers: each worker holds its buffers from the
+// start (65536 of them took 385 MB).
+const maxWorkers = 4096
+
+// Warnings returns what is allowed but risky in a valid c, each naming its
+// key under prefix and never a value.
+func (c *Config) Warnings(prefix string) []string {
+	var ws []string
+	warn := func(key, msg string) { ws = append(ws, fmt.Sprintf("%s.%s: %s", prefix, key, msg)) }
+	sumDup := 0
+	for i, cl := range c.Clients {
+		key := fmt.Sprintf("clients[%d]", i)
+		if p, err := parsePrefix(cl.Address); err == nil && p.Bits() == 0 {
+			warn(key+".address", "matches every source address: anyone who learns the secret can use this server")
+		}
+		if n := len(cl.Secret); n >= minSecretLen && n < goodSecretLen {
+			warn(key+".secret", fmt.Sprintf("shorter than %d characters; use a long random secret (BlastRADIUS guidance)", goodSecretLen))
+		}
+		if cl.DuplicateCacheSize > 0 {
+			sumDup += cl.DuplicateCacheSize
+		}
+	}
+	if sumDup > c.DuplicateCacheSize {
+		warn("clients[].duplicate_cache_size", "the clients' shares add up to more than radius.duplicate_cache_size: a client can crowd out the others")
+	}
+	return ws
+}
+
+// clients turns the validated configuration into the client table. A
+// client without shares of its own gets the global bounds divided evenly
+// among the clients: then the shares add up to no more than the whole, and
+// no client can fill what the others need.
 func (c *Config) clients() ([]Client, error) {
 	out := make([]Client, 0, len(c.Clients))
+	n := max(1, len(c.Clients))
 	for _, cl := range c.Clients {
 		p, err := parsePrefix(cl.Address)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Client{Name: cl.Name, Prefix: p, Secret: Secret(cl.Secret)})
+		conv, dedup := cl.MaxConversations, cl.DuplicateCacheSize
+		if conv == 0 && c.ConversationCapacity > 0 {
+			conv = max(1, c.ConversationCapacity/n)
+		}
+		if dedup == 0 {
+			dedup = max(256, c.DuplicateCacheSize/n)
+		}
+		out = append(out, Client{Name: cl.Name, Prefix: p, Secret: Secret(cl.Secret),
+			MaxConversations: conv, DuplicateCacheSize: dedup})
 	}
 	return out, nil
 }

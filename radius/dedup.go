@@ -20,14 +20,20 @@ import (
 // Identifier), and a new Request Authenticator replaces it. Memory follows
 // the number of active sources (at most 256 entries each), not the request
 // rate, however long the answers are kept. Answers are kept for ttl from
-// the request's arrival and swept every second. A size bound keeps memory
-// finite whatever the sources; past it answers are not cached, and that is
-// counted.
+// the request's arrival and swept every second.
+//
+// Each RADIUS client has a cache of its own, bounded by its share: a client
+// that sends from ever new source ports fills only its own. A request that
+// finds its client's cache full is not processed at all (begin says
+// dedupFull): an answer that could not be replayed would let a
+// retransmission get a different answer than the original (a final request
+// retransmitted after its Accept would be rejected, its conversation gone).
+// The access point retries; the shortage costs the client that caused it.
 type dedupCache struct {
-	shards   [dedupShards]dedupShard
-	ttl      time.Duration
-	perShard int
-	skipped  *atomic.Uint64 // a Stats counter: answers not cached, cache full
+	shards [dedupShards]dedupShard
+	ttl    time.Duration
+	max    atomic.Int64 // changed by a reload
+	n      atomic.Int64
 }
 
 const dedupShards = 16 // spreads the lock over cores; a power of two
@@ -54,18 +60,25 @@ const (
 	dedupNew     dedupState = iota // process the request
 	dedupReplay                    // send the cached answer again
 	dedupPending                   // the first copy is still being processed: drop
+	dedupFull                      // no room to remember the answer: drop
 )
 
-func newDedupCache(size int, ttl time.Duration, skipped *atomic.Uint64) *dedupCache {
-	d := &dedupCache{ttl: ttl, perShard: max(1, size/dedupShards), skipped: skipped}
+func newDedupCache(size int, ttl time.Duration) *dedupCache {
+	d := &dedupCache{ttl: ttl}
+	d.setMax(size)
 	for i := range d.shards {
 		d.shards[i].m = make(map[dedupKey]dedupEntry)
 	}
 	return d
 }
 
+func (d *dedupCache) setMax(size int) { d.max.Store(int64(max(1, size))) }
+
+// shard spreads keys by port and Identifier, so that no choice of
+// Identifiers from one source crowds one shard.
 func (d *dedupCache) shard(k *dedupKey) *dedupShard {
-	return &d.shards[k.id&(dedupShards-1)]
+	h := uint(k.addr.Port())*0x9e37 ^ uint(k.id)*0x85eb
+	return &d.shards[(h^h>>7)&(dedupShards-1)]
 }
 
 // begin looks the request up; when it is new, it is marked pending until
@@ -82,9 +95,12 @@ func (d *dedupCache) begin(k dedupKey, auth *[16]byte, now time.Time) ([]byte, d
 		}
 		return e.resp, dedupReplay
 	}
-	if !ok && len(sh.m) >= d.perShard {
-		d.skipped.Add(1)
-		return nil, dedupNew
+	// Room is made by the sweep once a second, not here: a scan per
+	// request would let a full cache cost every request a shard's worth
+	// of work.
+	if !ok && d.n.Add(1) > d.max.Load() {
+		d.n.Add(-1)
+		return nil, dedupFull
 	}
 	sh.m[k] = dedupEntry{auth: *auth, expires: t + int64(d.ttl)}
 	return nil, dedupNew
@@ -98,10 +114,11 @@ func (d *dedupCache) finish(k dedupKey, auth *[16]byte, resp []byte) {
 	defer sh.mu.Unlock()
 	e, ok := sh.m[k]
 	if !ok || e.auth != *auth {
-		return // not cached, or replaced by a newer request
+		return // replaced by a newer request
 	}
 	if resp == nil {
 		delete(sh.m, k)
+		d.n.Add(-1)
 		return
 	}
 	e.resp = resp
@@ -114,22 +131,19 @@ func (d *dedupCache) sweep(now time.Time) {
 	for i := range d.shards {
 		sh := &d.shards[i]
 		sh.mu.Lock()
-		for k, e := range sh.m {
-			if t >= e.expires {
-				delete(sh.m, k)
-			}
-		}
+		d.sweepLocked(sh, t)
 		sh.mu.Unlock()
 	}
 }
 
-// len is the number of entries held (tests).
-func (d *dedupCache) len() int {
-	n := 0
-	for i := range d.shards {
-		d.shards[i].mu.Lock()
-		n += len(d.shards[i].m)
-		d.shards[i].mu.Unlock()
+func (d *dedupCache) sweepLocked(sh *dedupShard, t int64) {
+	for k, e := range sh.m {
+		if t >= e.expires {
+			delete(sh.m, k)
+			d.n.Add(-1)
+		}
 	}
-	return n
 }
+
+// len is the number of entries held.
+func (d *dedupCache) len() int { return int(d.n.Load()) }

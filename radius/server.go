@@ -18,9 +18,10 @@ import (
 	"github.com/aaa-project/aaa/eap"
 )
 
-// EAPHandler is the EAP server the front end drives (*eap.Server).
+// EAPHandler is the EAP server the front end drives (*eap.Server). from
+// names the client, which conversations are bound to, and its share.
 type EAPHandler interface {
-	Handle(ctx context.Context, state, msg, buf []byte, res *eap.Result) error
+	Handle(ctx context.Context, from eap.Peer, state, msg, buf []byte, res *eap.Result) error
 }
 
 // Drop reasons: every request we do not answer is counted under one.
@@ -36,6 +37,7 @@ const (
 	DropEAPDiscard
 	DropBackend
 	DropPanic
+	DropDuplicateCacheFull
 	numDropReasons
 )
 
@@ -49,6 +51,7 @@ var dropNames = [numDropReasons]string{
 	DropEAPDiscard:              "eap_discard",
 	DropBackend:                 "backend_error",
 	DropPanic:                   "panic",
+	DropDuplicateCacheFull:      "duplicate_cache_full",
 }
 
 func (r DropReason) String() string {
@@ -67,9 +70,6 @@ type Stats struct {
 	Replays     atomic.Uint64
 	Resyncs     atomic.Uint64
 	FastReauths atomic.Uint64
-	// DuplicateCacheFull counts answers not cached because the duplicate
-	// cache was full: raise duplicate_cache_size.
-	DuplicateCacheFull atomic.Uint64
 	// RecordsNotStored counts pseudonyms and re-authentication identities
 	// handed out in an Accept but refused by the EAP store (full or
 	// failing): raise eap.max_conversations, or see the store.
@@ -92,8 +92,7 @@ func (s *Stats) Snapshot() map[string]uint64 {
 		"fast_reauths":     s.FastReauths.Load(),
 		"reject_no_eap":    s.NoEAPRejects.Load(),
 
-		"duplicate_cache_full": s.DuplicateCacheFull.Load(),
-		"records_not_stored":   s.RecordsNotStored.Load(),
+		"records_not_stored": s.RecordsNotStored.Load(),
 	}
 	for i := range s.dropped {
 		m["dropped_"+DropReason(i).String()] = s.dropped[i].Load()
@@ -116,10 +115,10 @@ func (s *Stats) EAPFailures(r eap.Reason) uint64 { return s.eapFailures[r].Load(
 // Server is the RADIUS authentication server.
 type Server struct {
 	cfg     Config
-	clients clientTable
+	clients atomic.Pointer[clientTable] // replaced whole by SetClients
 	eap     EAPHandler
 	log     *zap.Logger
-	dedup   *dedupCache
+	drops   *dropLog
 	Stats   Stats
 
 	mu   sync.Mutex
@@ -142,16 +141,58 @@ func New(cfg Config, h EAPHandler, log *zap.Logger) (*Server, error) {
 		log = zap.NewNop()
 	}
 	s := &Server{
-		cfg:     cfg,
-		clients: newClientTable(cs),
-		eap:     h,
-		log:     log,
-
-		done: make(chan struct{}),
+		cfg:   cfg,
+		eap:   h,
+		log:   log,
+		drops: newDropLog(maxDropLogSources),
+		done:  make(chan struct{}),
 	}
-	s.dedup = newDedupCache(cfg.DuplicateCacheSize, cfg.DuplicateCache, &s.Stats.DuplicateCacheFull)
+	t := newClientTable(cs, nil, cfg.DuplicateCache)
+	s.clients.Store(&t)
 	return s, nil
 }
+
+// SetClients replaces the client table (a reload): requests in progress
+// finish with the table they started with. Clients that keep their name
+// keep their duplicate cache and counters. cfg is validated first; on
+// error nothing changes.
+func (s *Server) SetClients(cfg Config) error {
+	cfg.SetDefaults()
+	if err := cfg.Validate("radius"); err != nil {
+		return err
+	}
+	cs, err := cfg.clients()
+	if err != nil {
+		return err
+	}
+	t := newClientTable(cs, *s.clients.Load(), s.cfg.DuplicateCache)
+	s.clients.Store(&t)
+	return nil
+}
+
+// ClientStats returns each client's counters by client name, for expvar.
+func (s *Server) ClientStats() map[string]map[string]uint64 {
+	t := *s.clients.Load()
+	m := make(map[string]map[string]uint64, len(t))
+	for i := range t {
+		m[t[i].Name] = t[i].state.stats.snapshot()
+	}
+	return m
+}
+
+// Client returns the client named name, or nil (tests, operations).
+func (s *Server) Client(name string) *Client {
+	t := *s.clients.Load()
+	for i := range t {
+		if t[i].Name == name {
+			return &t[i]
+		}
+	}
+	return nil
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() *ClientStats { return &c.state.stats }
 
 // Listen binds the configured UDP address.
 func (s *Server) Listen() (*net.UDPConn, error) {
@@ -193,12 +234,21 @@ func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
+		lastDropLog := time.Now()
+		defer func() { s.drops.flush(s.log, time.Since(lastDropLog)) }()
 		for {
 			select {
 			case <-stopSweep:
 				return
 			case now := <-t.C:
-				s.dedup.sweep(now)
+				cs := *s.clients.Load()
+				for i := range cs {
+					cs[i].state.dedup.sweep(now)
+				}
+				if now.Sub(lastDropLog) >= s.cfg.DropLogInterval {
+					s.drops.flush(s.log, now.Sub(lastDropLog))
+					lastDropLog = now
+				}
 			}
 		}
 	}()
@@ -265,21 +315,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// drop counts a request we do not answer, for the server and the client,
+// and notes it for the periodic summary in the log (never a line per
+// packet: a flood would fill the disk).
 func (s *Server) drop(r DropReason, from netip.AddrPort, client *Client) {
 	s.Stats.dropped[r].Add(1)
-	if ce := s.log.Check(zap.WarnLevel, "radius request dropped"); ce != nil {
-		name := ""
-		if client != nil {
-			name = client.Name
-		}
-		ce.Write(zap.String("reason", r.String()), zap.Stringer("from", from), zap.String("client", name))
+	name := ""
+	if client != nil {
+		client.state.stats.dropped[r].Add(1)
+		name = client.Name
 	}
+	s.drops.add(from.Addr(), name, r)
 }
 
 // process runs one request through: client lookup, framing, duplicate
 // check, Message-Authenticator, EAP. It returns the answer to send, or nil.
 func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (resp []byte) {
-	client := s.clients.lookup(from.Addr())
+	client := s.clients.Load().lookup(from.Addr())
 	if client == nil {
 		s.drop(DropUnknownClient, from, nil)
 		return nil
@@ -294,6 +346,7 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 		return nil
 	}
 	s.Stats.Requests.Add(1)
+	client.state.stats.Requests.Add(1)
 	key := dedupKey{addr: from, id: b[1]}
 	var auth [16]byte
 	copy(auth[:], b[4:20])
@@ -313,12 +366,19 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 		}
 		return nil
 	}
-	switch cached, st := s.dedup.begin(key, &auth, time.Now()); st {
+	dedup := client.state.dedup
+	switch cached, st := dedup.begin(key, &auth, time.Now()); st {
 	case dedupReplay:
 		s.Stats.Replays.Add(1)
 		return cached
 	case dedupPending:
 		s.drop(DropInProgress, from, client)
+		return nil
+	case dedupFull:
+		// The client's share of the cache is full: an answer we could
+		// not replay could differ from a retransmission's. The access
+		// point retries once its own entries expire.
+		s.drop(DropDuplicateCacheFull, from, client)
 		return nil
 	}
 	defer func() {
@@ -326,10 +386,10 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 			// Never answer after a panic: no Accept can come out of a
 			// state we do not understand.
 			resp = nil
-			s.Stats.dropped[DropPanic].Add(1)
+			s.drop(DropPanic, from, client)
 			s.log.Error("radius request panicked", zap.String("client", client.Name))
 		}
-		s.dedup.finish(key, &auth, resp)
+		dedup.finish(key, &auth, resp)
 	}()
 	return s.answer(ctx, client, from, b)
 }
@@ -359,6 +419,7 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 	if err != nil {
 		// Not EAP: the only authentication we do is EAP.
 		s.Stats.NoEAPRejects.Add(1)
+		client.state.stats.Rejects.Add(1)
 		resp.Code = radius.CodeAccessReject
 		return s.encode(resp, from, client)
 	}
@@ -373,9 +434,12 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		scratchPool.Put(sc)
 	}()
 	res := &sc.res
-	if err := s.eap.Handle(ctx, state, msg, sc.buf[:0], res); err != nil {
-		s.Stats.dropped[DropBackend].Add(1)
-		s.log.Error("eap request failed", zap.String("client", client.Name), zap.Error(err))
+	peer := eap.Peer{Name: client.Name, MaxConversations: client.MaxConversations}
+	if err := s.eap.Handle(ctx, peer, state, msg, sc.buf[:0], res); err != nil {
+		s.drop(DropBackend, from, client)
+		if ce := s.log.Check(zap.ErrorLevel, "eap request failed"); ce != nil {
+			ce.Write(zap.String("client", client.Name), zap.Error(err))
+		}
 		return nil
 	}
 	if res.Outcome == eap.OutcomeSuccess {
@@ -392,18 +456,24 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 	switch res.Outcome {
 	case eap.OutcomeDiscard:
 		s.Stats.dropped[DropEAPDiscard].Add(1)
+		client.state.stats.dropped[DropEAPDiscard].Add(1)
 		s.Stats.eapFailures[res.Reason].Add(1)
+		if res.Reason == eap.ReasonPeerFull {
+			client.state.stats.ShareFull.Add(1)
+		}
 		if ce := s.log.Check(zap.DebugLevel, "eap message discarded"); ce != nil {
 			ce.Write(zap.String("client", client.Name), zap.Stringer("reason", res.Reason))
 		}
 		return nil
 	case eap.OutcomeContinue:
 		s.Stats.Challenges.Add(1)
+		client.state.stats.Challenges.Add(1)
 		resp.Code = radius.CodeAccessChallenge
 		rfc2869.EAPMessage_Set(resp, res.Packet)
 		rfc2865.State_Set(resp, res.Conversation[:])
 	case eap.OutcomeSuccess:
 		s.Stats.Accepts.Add(1)
+		client.state.stats.Accepts.Add(1)
 		resp.Code = radius.CodeAccessAccept
 		rfc2869.EAPMessage_Set(resp, res.Packet)
 		// RFC 2548 2.4.2-3: MS-MPPE-Recv-Key is the first 32 octets of
@@ -433,6 +503,7 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		}
 	case eap.OutcomeFailure:
 		s.Stats.Rejects.Add(1)
+		client.state.stats.Rejects.Add(1)
 		s.Stats.eapFailures[res.Reason].Add(1)
 		resp.Code = radius.CodeAccessReject
 		rfc2869.EAPMessage_Set(resp, res.Packet)

@@ -49,10 +49,12 @@ type scriptedEAP struct {
 	notStore int // Result.NotStored of a success
 	gotMsg   []byte
 	gotState []byte
+	gotPeer  eap.Peer
 }
 
-func (h *scriptedEAP) Handle(_ context.Context, state, msg, buf []byte, res *eap.Result) error {
+func (h *scriptedEAP) Handle(_ context.Context, from eap.Peer, state, msg, buf []byte, res *eap.Result) error {
 	h.calls.Add(1)
+	h.gotPeer = from
 	h.gotMsg, h.gotState = append([]byte(nil), msg...), append([]byte(nil), state...)
 	if h.panics {
 		panic("boom")
@@ -74,7 +76,7 @@ func newTestServer(t testing.TB, h EAPHandler, log *zap.Logger) *Server {
 	t.Helper()
 	s, err := New(Config{
 		Listen:         "127.0.0.1:0",
-		Clients:        []ClientConfig{{Name: "lab", Address: "127.0.0.0/8", Secret: secret}, {Name: "ap1", Address: "127.0.0.9", Secret: "other"}},
+		Clients:        []ClientConfig{{Name: "lab", Address: "127.0.0.0/8", Secret: secret}, {Name: "ap1", Address: "127.0.0.9", Secret: "other-secret"}},
 		SessionTimeout: time.Hour,
 	}, h, log)
 	if err != nil {
@@ -227,7 +229,7 @@ func TestProcess_RecordsNotStoredAreCounted(t *testing.T) {
 	if m["records_not_stored"] != 2 || m["access_accept"] != 1 {
 		t.Fatalf("counters %v", m)
 	}
-	for _, k := range []string{"fast_reauths", "duplicate_cache_full"} {
+	for _, k := range []string{"fast_reauths", "dropped_duplicate_cache_full"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("counter %s not exported", k)
 		}
@@ -492,11 +494,10 @@ func TestMaskIMSI(t *testing.T) {
 // The duplicate cache holds the answer to the latest request per source and
 // Identifier for its TTL whatever the request rate (a fixed ring once forgot
 // answers within a second or two under load), lets a new Request
-// Authenticator replace it, drops it after the TTL, and counts what it
+// Authenticator replace it, drops it after the TTL, and refuses what it
 // cannot hold.
 func TestDedupCache(t *testing.T) {
-	var full atomic.Uint64
-	d := newDedupCache(1<<18, 30*time.Second, &full)
+	d := newDedupCache(1<<18, 30*time.Second)
 	t0 := time.Unix(1000, 0)
 	auth := func(i int) *[16]byte { return &[16]byte{byte(i), byte(i >> 8), byte(i >> 16), 1} }
 	const n = 200000 // four seconds at 50,000 requests/s from 64 sources
@@ -531,18 +532,181 @@ func TestDedupCache(t *testing.T) {
 	if got := d.len(); got != 0 {
 		t.Fatalf("%d entries after the TTL", got)
 	}
-	if full.Load() != 0 {
-		t.Fatalf("%d skipped without pressure", full.Load())
-	}
-	small := newDedupCache(160, 30*time.Second, &full)
+	small := newDedupCache(160, 30*time.Second)
+	full := 0
 	for i := range 1000 {
 		k := dedupKey{addr: netip.AddrPortFrom(nas.Addr(), uint16(i)), id: byte(i)}
-		small.begin(k, auth(i), t0)
+		if _, st := small.begin(k, auth(i), t0); st == dedupFull {
+			full++
+		}
 	}
-	if got := small.len(); got > 160 {
-		t.Fatalf("%d entries under a bound of 160", got)
+	if got := small.len(); got != 160 || full != 840 {
+		t.Fatalf("%d entries under a bound of 160, %d refused", got, full)
 	}
-	if full.Load() < 840 {
-		t.Fatalf("%d answers counted as not cached", full.Load())
+}
+
+// One identifier value, or sixteen that are equal modulo the shard count,
+// must not be able to fill a shard others need: the bound is the client's,
+// not a shard's.
+func TestDedupCache_NoShardCrowding(t *testing.T) {
+	d := newDedupCache(4096, 30*time.Second)
+	t0 := time.Unix(1000, 0)
+	for i := range 4000 {
+		k := dedupKey{addr: netip.AddrPortFrom(nas.Addr(), uint16(10000+i)), id: 16 * byte(i%16)}
+		if _, st := d.begin(k, &[16]byte{1}, t0); st != dedupNew {
+			t.Fatalf("request %d: state %d with room left", i, st)
+		}
+	}
+}
+
+// A client that sends from ever new source ports fills its own share of the
+// duplicate cache; its requests past it are dropped, not answered without
+// a cached answer; another client's logins, and the retransmission of their
+// final request, are not affected.
+func TestProcess_DuplicateCacheShareIsPerClient(t *testing.T) {
+	h := &scriptedEAP{outcome: eap.OutcomeContinue, packet: []byte{1, 1, 0, 5, 1}}
+	s, err := New(Config{
+		Listen: "127.0.0.1:0",
+		Clients: []ClientConfig{
+			{Name: "lab", Address: "127.0.0.0/8", Secret: secret},
+			{Name: "flood", Address: "127.0.0.2", Secret: "flood-secret"},
+		},
+		DuplicateCacheSize: 1024, // 512 each
+	}, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	flood := netip.MustParseAddr("127.0.0.2")
+	for i := range 2000 {
+		req := request(t, byte(i), "flood-secret", eapResp, nil, false)
+		s.process(ctx, netip.AddrPortFrom(flood, uint16(1024+i)), req)
+	}
+	fc := s.Client("flood").Stats()
+	if got := fc.Dropped(DropDuplicateCacheFull); got != 2000-512 {
+		t.Fatalf("flood client: %d dropped for a full cache, want %d", got, 2000-512)
+	}
+	if calls := h.calls.Load(); calls != 512 {
+		t.Fatalf("EAP handled %d of the flood, want only the 512 that could be cached", calls)
+	}
+	h.outcome, h.packet = eap.OutcomeSuccess, []byte{3, 9, 0, 4}
+	req := request(t, 9, secret, eapResp, nil, false)
+	first := s.process(ctx, nas, req)
+	again := s.process(ctx, nas, req)
+	if first == nil || !bytes.Equal(first, again) {
+		t.Fatal("the other client's final answer was not replayed to its retransmission")
+	}
+	if h.gotPeer.Name != "lab" || h.gotPeer.MaxConversations != 0 {
+		t.Fatalf("EAP saw peer %+v", h.gotPeer)
+	}
+	if got := s.Client("lab").Stats().Dropped(DropDuplicateCacheFull); got != 0 {
+		t.Fatalf("lab client: %d dropped", got)
+	}
+}
+
+// Clients without a share of their own split the conversation store
+// evenly; the share goes to EAP with the client's name.
+func TestProcess_ConversationShares(t *testing.T) {
+	h := &scriptedEAP{outcome: eap.OutcomeContinue, packet: []byte{1, 1, 0, 5, 1}}
+	s, err := New(Config{
+		Listen: "127.0.0.1:0",
+		Clients: []ClientConfig{
+			{Name: "lab", Address: "127.0.0.0/8", Secret: secret},
+			{Name: "big", Address: "127.0.0.9", Secret: "other-secret", MaxConversations: 700},
+			{Name: "small", Address: "127.0.0.10", Secret: "other-secret"},
+		},
+		ConversationCapacity: 900,
+	}, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		want int
+	}{{"lab", 300}, {"big", 700}, {"small", 300}} {
+		if got := s.Client(tc.name).MaxConversations; got != tc.want {
+			t.Errorf("%s: share %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	s.process(context.Background(), nas, request(t, 1, secret, eapResp, nil, false))
+	if h.gotPeer != (eap.Peer{Name: "lab", MaxConversations: 300}) {
+		t.Fatalf("EAP saw peer %+v", h.gotPeer)
+	}
+}
+
+// Dropped requests are summarised per interval by source and reason; a
+// flood writes one line, not one per packet, and its memory is bounded.
+func TestDropLog_Summarises(t *testing.T) {
+	core, logs := observer.New(zapcore.WarnLevel)
+	h := &scriptedEAP{outcome: eap.OutcomeContinue, packet: []byte{1, 1, 0, 5, 1}}
+	s := newTestServer(t, h, zap.New(core))
+	bad := request(t, 8, "wrong", eapResp, nil, false)
+	for i := range 5000 {
+		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 1812)
+		s.process(context.Background(), from, bad)
+		s.process(context.Background(), nas, bad)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("%d lines logged during the flood, want none before the summary", logs.Len())
+	}
+	s.drops.flush(s.log, 10*time.Second)
+	s.drops.flush(s.log, 10*time.Second) // nothing more: no line
+	if logs.Len() != 1 {
+		t.Fatalf("%d summary lines, want 1", logs.Len())
+	}
+	e := logs.All()[0]
+	f := e.ContextMap()
+	if e.Message != "radius requests dropped" || f["total"] != uint64(10000) || f["sources"] != int64(257) {
+		t.Fatalf("summary %q %v", e.Message, f)
+	}
+	top := f["top"].([]any)[0].(map[string]any)
+	if top["from"] != "127.0.0.1" || top["reason"] != "bad_message_authenticator" || top["count"] != uint64(5000) || top["client"] != "lab" {
+		t.Fatalf("top entry %v", top)
+	}
+	if len(s.drops.counts) != 0 {
+		t.Fatal("the summary did not start a new interval")
+	}
+	small := newDropLog(4)
+	for i := range 100 {
+		small.add(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), "", DropUnknownClient)
+	}
+	if len(small.counts) != 4 || small.others != 96 {
+		t.Fatalf("%d sources tracked, %d untracked", len(small.counts), small.others)
+	}
+}
+
+// A reload replaces clients and secrets; a client that keeps its name keeps
+// its duplicate cache, so a retransmission across the reload still gets
+// the cached answer.
+func TestSetClients(t *testing.T) {
+	h := &scriptedEAP{outcome: eap.OutcomeSuccess, packet: []byte{3, 9, 0, 4}}
+	s := newTestServer(t, h, nil)
+	ctx := context.Background()
+	req := request(t, 9, secret, eapResp, nil, false)
+	first := s.process(ctx, nas, req)
+	err := s.SetClients(Config{Listen: "127.0.0.1:0", Clients: []ClientConfig{
+		{Name: "lab", Address: "127.0.0.0/8", Secret: secret},
+		{Name: "ap2", Address: "192.0.2.7", Secret: "new-secret-123"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := s.process(ctx, nas, req); !bytes.Equal(first, again) {
+		t.Fatal("retransmission across the reload was not replayed")
+	}
+	if h.calls.Load() != 1 {
+		t.Fatalf("%d EAP calls", h.calls.Load())
+	}
+	if s.process(ctx, netip.MustParseAddrPort("192.0.2.7:5000"), request(t, 3, "new-secret-123", eapResp, nil, false)) == nil {
+		t.Fatal("the new client is not served")
+	}
+	if s.process(ctx, netip.MustParseAddrPort("127.0.0.9:5000"), request(t, 4, "other-secret", eapResp, nil, false)) != nil {
+		t.Fatal("the removed client is still served")
+	}
+	if err := s.SetClients(Config{Listen: "127.0.0.1:0"}); err == nil {
+		t.Fatal("an empty client list was accepted")
+	}
+	if s.Client("ap2") == nil {
+		t.Fatal("a refused reload changed the clients")
 	}
 }

@@ -174,10 +174,11 @@ type clientEntry struct {
 }
 
 type server struct {
-	Addr   string // 127.0.0.1:PORT, from the readiness log line
-	Host   string
-	Port   int
-	Secret string
+	Addr    string // 127.0.0.1:PORT, from the readiness log line
+	CfgPath string // the configuration file it runs with (a reload reads it again)
+	Host    string
+	Port    int
+	Secret  string
 
 	cmd  *exec.Cmd
 	log  *logBuffer
@@ -367,9 +368,10 @@ func startServer(t *testing.T, cfg serverConfig) *server {
 	cfgPath := writeServerFiles(t, t.TempDir(), cfg)
 
 	s := &server{
-		Secret: cfg.secret(),
-		log:    &logBuffer{},
-		done:   make(chan struct{}),
+		CfgPath: cfgPath,
+		Secret:  cfg.secret(),
+		log:     &logBuffer{},
+		done:    make(chan struct{}),
 	}
 	s.cmd = exec.Command(bin, "--config", cfgPath)
 	s.cmd.Dir = moduleRoot

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,13 +26,17 @@ import (
 type app struct {
 	cfg    *Config
 	log    *zap.Logger
+	level  zap.AtomicLevel // log.level, changed by a reload
 	convs  *eap.MemoryStore
 	radius *radius.Server
+	// source reads the configuration again for a reload: the file named
+	// by --config, or the built-in defaults.
+	source func() ([]byte, error)
 }
 
 func zapError(err error) zap.Field { return zap.Error(err) }
 
-func newLogger(c LogConfig) (*zap.Logger, error) {
+func newLogger(c LogConfig) (*zap.Logger, zap.AtomicLevel, error) {
 	zc := zap.NewProductionConfig() // JSON, sampling on (per message)
 	if c.Format == "console" {
 		zc.Encoding = "console"
@@ -39,21 +44,31 @@ func newLogger(c LogConfig) (*zap.Logger, error) {
 	}
 	lvl, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
-		return nil, err
+		return nil, zap.AtomicLevel{}, err
 	}
 	zc.Level = zap.NewAtomicLevelAt(lvl)
 	zc.DisableStacktrace = true
-	return zc.Build()
+	log, err := zc.Build()
+	return log, zc.Level, err
 }
 
 func newApp(cfg *Config, fsys fs.FS) (*app, error) {
-	log, err := newLogger(cfg.Log)
+	log, level, err := newLogger(cfg.Log)
 	if err != nil {
 		return nil, fmt.Errorf("log: %w", err)
 	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration is risky", zap.String("warning", w))
+	}
 	csv, err := readFile(fsys, cfg.HSS.Subscribers)
 	if err != nil {
-		return nil, fmt.Errorf("hss.subscribers: %w", err)
+		// Not the path: the operator knows it, and a value is never
+		// printed, whatever was typed into the field.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("hss.subscribers: cannot read the file: %w", err)
 	}
 	subs, err := hss.ReadSubscribersCSV(bytes.NewReader(csv))
 	clear(csv)
@@ -68,11 +83,18 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hss.subscribers: %w", err)
 	}
-	vectors, err := hss.NewLocal(store, *cfg.HSS.INDBits)
+	vectors, err := hss.NewLocal(store, hss.LocalConfig{
+		INDBits:     *cfg.HSS.INDBits,
+		VectorRate:  cfg.HSS.VectorRate,
+		VectorBurst: cfg.HSS.VectorBurst,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("hss: %w", err)
 	}
-	convs := eap.NewMemoryStore(cfg.EAP.MaxConversations, nil)
+	convs := eap.NewMemoryStore(eap.MemoryStoreConfig{
+		MaxConversations: cfg.EAP.MaxConversations,
+		MaxBytes:         int64(cfg.EAP.MaxConversationMiB) << 20,
+	})
 	sc, err := cfg.EAP.ServerConfig()
 	if err != nil {
 		return nil, err
@@ -88,7 +110,7 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := radius.New(cfg.RADIUS, eapServer, log.Named("radius"))
+	rs, err := radius.New(radiusConfig(cfg), eapServer, log.Named("radius"))
 	if err != nil {
 		return nil, err
 	}
@@ -100,12 +122,21 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		zap.Bool("fast_reauth", sc.FastReauth.Enabled),
 		zap.Bool("result_indications", sc.ResultIndications),
 		zap.Int("identity_privacy_keys", len(cfg.EAP.IdentityPrivacy.Keys)))
-	return &app{cfg: cfg, log: log, convs: convs, radius: rs}, nil
+	return &app{cfg: cfg, log: log, level: level, convs: convs, radius: rs}, nil
+}
+
+// radiusConfig is cfg's radius section with what it shares among the
+// clients: the EAP store's bound.
+func radiusConfig(cfg *Config) radius.Config {
+	rc := cfg.RADIUS
+	rc.ConversationCapacity = cfg.EAP.MaxConversations
+	return rc
 }
 
 // run serves until ctx ends (SIGTERM, SIGINT), then drains requests in
-// progress for at most shutdown_grace.
-func (a *app) run(ctx context.Context) error {
+// progress for at most shutdown_grace. A value on hup (SIGHUP) reloads the
+// configuration.
+func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 	defer a.log.Sync()
 	conn, err := a.radius.Listen()
 	if err != nil {
@@ -128,11 +159,17 @@ func (a *app) run(ctx context.Context) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.radius.Serve(serveCtx, conn) }()
-	select {
-	case <-ctx.Done():
-		a.log.Info("shutting down", zap.Duration("grace", a.cfg.ShutdownGrace))
-	case err := <-serveErr:
-		return err
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			a.log.Info("shutting down", zap.Duration("grace", a.cfg.ShutdownGrace))
+			break wait
+		case err := <-serveErr:
+			return err
+		case <-hup:
+			a.reload()
+		}
 	}
 	grace, cancelGrace := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
 	defer cancelGrace()
@@ -154,6 +191,12 @@ func (a *app) startAdmin() (*http.Server, error) {
 	}
 	stats := &a.radius.Stats
 	expvar.Publish("radius", expvar.Func(func() any { return stats.Snapshot() }))
+	expvar.Publish("radius_clients", expvar.Func(func() any { return a.radius.ClientStats() }))
+	expvar.Publish("eap_store", expvar.Func(func() any {
+		p, r := a.convs.Records()
+		return map[string]int64{"conversations": int64(a.convs.Len()), "conversation_bytes": a.convs.Bytes(),
+			"pseudonyms": int64(p), "reauth_contexts": int64(r)}
+	}))
 	mux := http.NewServeMux()
 	mux.Handle("/debug/vars", expvar.Handler())
 	if a.cfg.Admin.PProf {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,17 +82,17 @@ func (c *Config) validate() error {
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		errs = append(errs, fmt.Errorf("log.level: %q: want debug, info, warn or error", c.Log.Level))
+		errs = append(errs, errors.New("log.level: want debug, info, warn or error"))
 	}
 	switch c.Log.Format {
 	case "json", "console":
 	default:
-		errs = append(errs, fmt.Errorf("log.format: %q: want json or console", c.Log.Format))
+		errs = append(errs, errors.New("log.format: want json or console"))
 	}
 	errs = append(errs, c.RADIUS.Validate("radius"), c.EAP.Validate("eap"),
 		c.EAP.IdentityPrivacy.Validate("eap.identity_privacy"), c.HSS.Validate("hss"))
 	if c.Store.Backend != "memory" {
-		errs = append(errs, fmt.Errorf("store.backend: %q: want memory", c.Store.Backend))
+		errs = append(errs, errors.New("store.backend: want memory"))
 	}
 	if c.Admin.Listen != "" {
 		ap, err := netip.ParseAddrPort(c.Admin.Listen)
@@ -108,8 +110,28 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
+// Warnings returns what a valid configuration allows but is risky, one
+// message each, naming the key and never its value. aaad logs each at warn
+// level when it starts; --check-config prints them.
+func (c *Config) Warnings() []string {
+	ws := c.RADIUS.Warnings("radius")
+	ws = append(ws, c.EAP.Warnings("eap")...)
+	sum := 0
+	for _, cl := range c.RADIUS.Clients {
+		if cl.MaxConversations > 0 {
+			sum += cl.MaxConversations
+		}
+	}
+	if sum > c.EAP.MaxConversations {
+		ws = append(ws, "radius.clients[].max_conversations: the clients' shares add up to more than eap.max_conversations: a client can crowd out the others")
+	}
+	return ws
+}
+
 // loadConfig reads and validates a configuration. Unknown keys are refused
-// with their full path, so a typo does not silently fall back to a default.
+// with their path, so a typo does not silently fall back to a default; no
+// error quotes a value from the file (a secret typed in the wrong place must
+// not reach a terminal or a log).
 func loadConfig(data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -117,13 +139,23 @@ func loadConfig(data []byte) (*Config, error) {
 	}
 	var cfg Config
 	if len(root.Content) > 0 {
-		if err := errors.Join(unknownKeys(root.Content[0], reflect.TypeOf(cfg), "")...); err != nil {
+		chk := checker{lines: map[int][]string{}}
+		chk.walk(root.Content[0], reflect.TypeOf(cfg), "")
+		if err := errors.Join(chk.errs...); err != nil {
 			return nil, err
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil {
+			return nil, chk.decodeError(err)
+		}
+		var next yaml.Node
+		switch err := dec.Decode(&next); {
+		case errors.Is(err, io.EOF):
+		case err != nil:
 			return nil, fmt.Errorf("config: %s", redactYAMLError(err))
+		default:
+			return nil, fmt.Errorf("config: line %d: a second YAML document; aaad reads only one", next.Line)
 		}
 	}
 	cfg.setDefaults()
@@ -133,43 +165,329 @@ func loadConfig(data []byte) (*Config, error) {
 	return &cfg, nil
 }
 
-// yamlScalar matches the value yaml.v3 quotes in a type error
-// ("cannot unmarshal !!str `s3cret` into int"): a secret in the wrong field
-// must not be printed.
-var yamlScalar = regexp.MustCompile("`[^`]*`")
-
-func redactYAMLError(err error) string {
-	return yamlScalar.ReplaceAllString(err.Error(), "(value)")
+// yaml.v3 quotes what it found in some messages: a value in a type error
+// ("cannot unmarshal !!str `s3cret` into int"), an anchor name ("unknown
+// anchor 's3cret' referenced": an unquoted secret that starts with '*'), a
+// key ("mapping key \"s3cret\" already defined"), a custom tag. None of
+// them may be printed. Each pattern is greedy: a value may hold quotes.
+var yamlQuoted = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile("cannot unmarshal [^ ]+"), "cannot unmarshal a value"},
+	{regexp.MustCompile("`.*`"), "(value)"},
+	{regexp.MustCompile(`".*"`), "(value)"},
+	{regexp.MustCompile(`anchor '.*'`), "anchor (name)"},
+	{regexp.MustCompile(`field .* (not found|already set) in type`), "field (key) $1 in type"},
 }
 
-// unknownKeys walks a YAML mapping against the struct it decodes into and
-// reports every key that has no field, as "radius.clients[0].secet".
-func unknownKeys(n *yaml.Node, t reflect.Type, path string) []error {
+// redactYAMLError is the last line of defence for the yaml.v3 errors that
+// loadConfig does not write itself (syntax errors, mostly).
+func redactYAMLError(err error) string {
+	msg := err.Error()
+	for _, q := range yamlQuoted {
+		msg = q.re.ReplaceAllString(msg, q.with)
+	}
+	// What is left quoted may only be one character of the syntax
+	// ("did not find expected ',' or '}'"); past anything else, nothing
+	// is printed.
+	for i := 0; i < len(msg); i++ {
+		switch msg[i] {
+		case '\'':
+			if i+2 < len(msg) && msg[i+2] == '\'' {
+				i += 2
+				continue
+			}
+		case '`', '"':
+		default:
+			continue
+		}
+		return msg[:i] + "(value)"
+	}
+	return msg
+}
+
+// checker walks the YAML tree against the type it decodes into before
+// anything is decoded, and reports, by key path and line, every unknown or
+// repeated key and every value of the wrong type, without quoting the file.
+type checker struct {
+	errs  []error
+	lines map[int][]string // line -> paths of the values that start on it
+	depth int
+}
+
+func (c *checker) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf(format, args...))
+}
+
+// label is how a path is printed; the document itself has none.
+func label(path string) string {
+	if path == "" {
+		return "config"
+	}
+	return path
+}
+
+func (c *checker) walk(n *yaml.Node, t reflect.Type, path string) {
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > 64 { // aliases can nest; the decoder refuses the rest
+		return
+	}
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return
+		}
+		n = n.Alias
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	var errs []error
+	if path != "" {
+		c.lines[n.Line] = append(c.lines[n.Line], path)
+	}
 	switch {
-	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key := n.Content[i].Value
-			p := key
-			if path != "" {
-				p = path + "." + key
-			}
-			f, ok := fieldByTag(t, key)
-			if !ok {
-				errs = append(errs, fmt.Errorf("%s: unknown key (line %d)", p, n.Content[i].Line))
-				continue
-			}
-			errs = append(errs, unknownKeys(n.Content[i+1], f.Type, p)...)
-		}
+	case t.Kind() == reflect.Struct && t != durationType && n.Kind == yaml.MappingNode:
+		c.mapping(n, t, path)
+		return
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, e := range n.Content {
-			errs = append(errs, unknownKeys(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+			c.walk(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+		return
+	}
+	// A leaf, or a mapping or list where something else belongs: decode
+	// it on its own to learn whether it fits.
+	if err := n.Decode(reflect.New(t).Interface()); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			c.fail("%s (line %d): cannot unmarshal %s into %s", label(path), n.Line, describeNode(n, t), describeType(t))
+		} else {
+			c.fail("%s (line %d): invalid value", label(path), n.Line)
 		}
 	}
-	return errs
+}
+
+func (c *checker) mapping(n *yaml.Node, t reflect.Type, path string) {
+	known := yamlKeys(t)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f, ok := reflect.StructField{}, false
+		if k.Kind == yaml.ScalarNode && k.Tag != "!!merge" {
+			f, ok = fieldByTag(t, k.Value)
+		}
+		if !ok {
+			c.unknownKey(k, known, path)
+			continue
+		}
+		p := join(path, k.Value)
+		if first, dup := seen[k.Value]; dup {
+			c.fail("%s: set twice (lines %d and %d)", p, first, k.Line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		c.walk(v, f.Type, p)
+	}
+}
+
+// unknownKey reports a key that has no field. Its text is printed only when
+// it is plainly a typo of a known key: a secret whose "secret:" was
+// forgotten becomes a key, and must not be printed.
+func (c *checker) unknownKey(k *yaml.Node, known []string, path string) {
+	if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+		c.fail("%s: merge keys (<<) are not supported (line %d, column %d)", label(path), k.Line, k.Column)
+		return
+	}
+	if k.Kind == yaml.ScalarNode {
+		if s := typoOf(k.Value, known); s != "" {
+			c.fail("%s: unknown key (line %d, column %d); did you mean %q?", join(path, k.Value), k.Line, k.Column, s)
+			return
+		}
+	}
+	c.fail("%s: unknown key (line %d, column %d); valid keys: %s", label(path), k.Line, k.Column, strings.Join(known, ", "))
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// typoOf returns the known key that key is plainly a typo of, or "". Plainly:
+// made of the characters keys are made of, and within a small edit
+// distance (insertions, deletions, substitutions, transpositions) of a
+// known key: 0 of keys under 4 characters (only letter case), 1 of keys
+// under 8, 2 of longer ones. Anything else may be a value in the wrong
+// place and is not printed.
+func typoOf(key string, known []string) string {
+	if len(key) == 0 || len(key) > 40 {
+		return ""
+	}
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return ""
+		}
+	}
+	lk := strings.ToLower(key)
+	best, bestD := "", -1
+	for _, k := range known {
+		limit := 2
+		switch {
+		case len(k) < 4:
+			limit = 0
+		case len(k) < 8:
+			limit = 1
+		}
+		if d := editDistance(lk, k); d <= limit && (bestD < 0 || d < bestD) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance: Levenshtein with
+// adjacent transpositions ("max_cuont" is 1 from "max_count").
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// describeNode says what kind of value n is, from its tag, never its text.
+func describeNode(n *yaml.Node, t reflect.Type) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	switch n.ShortTag() {
+	case "!!str":
+		return "a string"
+	case "!!int":
+		if isInteger(t) {
+			return "an integer out of range"
+		}
+		return "an integer"
+	case "!!float":
+		return "a number"
+	case "!!bool":
+		return "a boolean"
+	case "!!null":
+		return "null"
+	case "!!timestamp":
+		return "a timestamp"
+	case "!!binary":
+		return "binary data"
+	}
+	return "a value of another type"
+}
+
+func isInteger(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return t != durationType
+	}
+	return false
+}
+
+// describeType names what a field wants.
+func describeType(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return "a duration (like 30s or 5m)"
+	case t.Kind() == reflect.Struct:
+		return "a mapping"
+	case t.Kind() == reflect.Slice:
+		return "a list"
+	}
+	return t.String()
+}
+
+// yamlTypeLine is the start of each message of a yaml.TypeError.
+var yamlTypeLine = regexp.MustCompile(`^line (\d+): `)
+
+// decodeError rewrites an error of the decoder, which the walk should have
+// caught first: each type error gets the key path of the value on its line
+// and loses any quoted value.
+func (c *checker) decodeError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("config: %s", redactYAMLError(err))
+	}
+	var errs []error
+	for _, e := range te.Errors {
+		m := yamlTypeLine.FindStringSubmatch(e)
+		if m == nil {
+			errs = append(errs, fmt.Errorf("config: %s", redactYAMLError(errors.New(e))))
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		what := "invalid value"
+		if strings.Contains(e, "cannot unmarshal ") {
+			if i := strings.LastIndex(e, " into "); i >= 0 {
+				what = "cannot unmarshal a value of another type into " + redactYAMLError(errors.New(e[i+len(" into "):]))
+			}
+		}
+		if paths := c.lines[line]; len(paths) > 0 {
+			errs = append(errs, fmt.Errorf("%s (line %d): %s", strings.Join(paths, " or "), line, what))
+		} else {
+			errs = append(errs, fmt.Errorf("config: line %d: %s", line, what))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// yamlKeys lists the keys a struct accepts, in field order.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if opts == "inline" && f.Type.Kind() == reflect.Struct {
+			keys = append(keys, yamlKeys(f.Type)...)
+			continue
+		}
+		if name = yamlName(f, name); name != "" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
+// yamlName is the key yaml.v3 uses for a field: its tag, else its name in
+// lower case; "" when the field is not decoded.
+func yamlName(f reflect.StructField, tag string) string {
+	if !f.IsExported() || tag == "-" {
+		return ""
+	}
+	if tag == "" {
+		return strings.ToLower(f.Name)
+	}
+	return tag
 }
 
 func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
@@ -182,7 +500,7 @@ func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 			}
 			continue
 		}
-		if name == key {
+		if n := yamlName(f, name); n != "" && n == key {
 			return f, true
 		}
 	}

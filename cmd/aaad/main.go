@@ -26,18 +26,18 @@ func realMain() int {
 	configPath := flag.String("config", "", "configuration file (default: the built-in configs/aaad.yaml)")
 	check := flag.Bool("check-config", false, "validate the configuration and exit")
 	flag.Parse()
+	// SIGHUP reloads (systemctl reload sends it); caught from the start,
+	// so that it never kills the process and its in-memory state.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 
-	var (
-		data []byte
-		fsys fs.FS // where files named in the config come from; nil = disk
-		err  error
-	)
+	var fsys fs.FS // where files named in the config come from; nil = disk
+	source := func() ([]byte, error) { return os.ReadFile(*configPath) }
 	if *configPath == "" {
 		fsys = configs.FS
-		data, err = fs.ReadFile(fsys, configs.DefaultConfig)
-	} else {
-		data, err = os.ReadFile(*configPath)
+		source = func() ([]byte, error) { return fs.ReadFile(configs.FS, configs.DefaultConfig) }
 	}
+	data, err := source()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aaad:", err)
 		return 2
@@ -53,13 +53,14 @@ func realMain() int {
 		fmt.Fprintln(os.Stderr, "aaad:", err)
 		return 2
 	}
+	app.source = source
 	if *check {
 		fmt.Println("configuration ok")
 		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := app.run(ctx); err != nil {
+	if err := app.run(ctx, hup); err != nil {
 		app.log.Error("aaad stopped on error", zapError(err))
 		return 1
 	}
