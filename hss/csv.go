@@ -65,10 +65,12 @@ func ReadSubscribersCSV(r io.Reader) ([]Subscriber, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("subscribers: line %d: %w", line, err)
+			// A csv.ParseError names its line and column, never the
+			// field; FieldPos is only valid after a record was read.
+			return nil, fmt.Errorf("subscribers: %w", err)
 		}
+		line, _ := cr.FieldPos(0)
 		s, err := parseRow(rec, col, hasOP)
 		if err != nil {
 			return nil, fmt.Errorf("subscribers: line %d: %w", line, err)
