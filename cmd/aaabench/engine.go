@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	crand "crypto/rand"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -56,6 +58,8 @@ type stats struct {
 	latency         histogram // successful authentications, first request to Accept
 	startLag        histogram // open loop: first request sent minus scheduled start
 	service         histogram // open loop: successful authentications, first request sent to Accept
+
+	retransmitFinal atomic.Uint64 // --retransmit-final: final requests sent again
 }
 
 type engine struct {
@@ -113,10 +117,14 @@ func newEngine(cfg *config, server netip.AddrPort, subs []*usim) (*engine, error
 		network = "udp6"
 	}
 	raddr := net.UDPAddrFromAddrPort(server)
+	var laddr *net.UDPAddr
+	if cfg.bind.IsValid() {
+		laddr = &net.UDPAddr{IP: cfg.bind.AsSlice()}
+	}
 	for range cfg.sockets {
 		// Connected: the kernel keeps the route and drops datagrams
 		// from any other source (read checks the source too).
-		conn, err := net.DialUDP(network, nil, raddr)
+		conn, err := net.DialUDP(network, laddr, raddr)
 		if err != nil {
 			e.close()
 			return nil, err
@@ -499,11 +507,22 @@ func (s *sock) read() {
 				r = reasonBadResponseAuthenticator
 			}
 		}
-		s.release(id)
-		s.mu.Unlock()
-		if r != reasonNone {
-			c.finish(r)
+		if r == reasonNone && e.cfg.retransmitFinal && !c.verifying && pkt[0] == codeAccessAccept {
+			// --retransmit-final: keep the Identifier, the check
+			// sends the same bytes on it again. The sweeper leaves
+			// it alone until the conversation re-arms or frees it.
+			sl.deadline = math.MaxInt64
+			c.held, c.heldID = true, id
 		} else {
+			s.release(id)
+		}
+		s.mu.Unlock()
+		switch {
+		case r != reasonNone:
+			c.finish(r)
+		case c.verifying:
+			c.onRetransmitAnswer(pkt)
+		default:
 			c.onAnswer(pkt)
 		}
 		if e.open {
@@ -536,6 +555,16 @@ type conv struct {
 	start  int64 // e.now() of the start (scheduled start, open loop)
 	sent   int64 // open loop: e.now() when the first request went out
 	rounds uint64
+
+	// --retransmit-final: the Identifier of the final request, kept by
+	// the reader while the conversation checks the Accept (held), and
+	// the Accept that the same bytes sent again must get back
+	// (verifying).
+	held      bool
+	heldID    uint8
+	verifying bool
+	final     []byte
+	acceptAt  int64
 }
 
 // uniform returns a number in [0, 1).
@@ -592,6 +621,7 @@ func (c *conv) send() {
 
 // onAnswer handles an answer whose Response Authenticator verified.
 func (c *conv) onAnswer(pkt []byte) {
+	e := c.e
 	var a answer
 	if err := parseAnswer(pkt, c.eapRx, c.vsas, &a); err != nil {
 		c.finish(reasonMalformed)
@@ -626,11 +656,15 @@ func (c *conv) onAnswer(pkt []byte) {
 			c.finish(r)
 			return
 		}
-		if !mppeKeysMatch(a.vsas, reqAuth, c.e.secret, &c.p.keys.MSK, &c.mppe) {
+		if !mppeKeysMatch(a.vsas, reqAuth, e.secret, &c.p.keys.MSK, &c.mppe) {
 			c.finish(reasonMPPEMismatch)
 			return
 		}
 		c.p.commit()
+		if e.cfg.retransmitFinal {
+			c.retransmitFinal(pkt)
+			return
+		}
 		c.succeed()
 	case codeAccessReject:
 		r := c.p.pending
@@ -643,12 +677,50 @@ func (c *conv) onAnswer(pkt []byte) {
 	}
 }
 
+// retransmitFinal sends the final Access-Request, whose Access-Accept
+// (pkt) passed every check, again: the same bytes on the same Identifier,
+// as an access point does when the Accept was lost on the way. The server
+// must answer from its duplicate cache with the very same Accept
+// (onRetransmitAnswer); the sweeper retransmits and times the check out as
+// for any request. Called by the reader that holds the Identifier.
+func (c *conv) retransmitFinal(pkt []byte) {
+	e, s := c.e, c.s
+	now := e.now()
+	c.acceptAt = now
+	c.final = append(c.final[:0], pkt...)
+	c.verifying = true
+	s.mu.Lock()
+	sl := &s.slots[c.heldID]
+	sl.deadline, sl.tries = now+e.timeout, 0
+	c.held = false
+	e.st.retransmitFinal.Add(1)
+	if err := s.io.write(c.tx); err != nil {
+		e.st.sendErrors.Add(1)
+	}
+	s.mu.Unlock()
+}
+
+// onRetransmitAnswer checks the answer to the final request sent again: it
+// must be byte for byte the Accept the first copy got.
+func (c *conv) onRetransmitAnswer(pkt []byte) {
+	if !bytes.Equal(pkt, c.final) {
+		c.finish(reasonRetransmitDiffers)
+		return
+	}
+	c.succeed()
+}
+
 func (c *conv) succeed() {
 	e := c.e
 	now := e.now()
-	e.st.latency.record(now - c.start)
+	at := now
+	if c.verifying {
+		at = c.acceptAt // the authentication ended at the first Accept
+		c.verifying = false
+	}
+	e.st.latency.record(at - c.start)
 	if e.open {
-		e.st.service.record(now - c.sent)
+		e.st.service.record(at - c.sent)
 	}
 	e.st.ok.Add(1)
 	e.st.rounds.Add(c.rounds)
@@ -663,6 +735,22 @@ func (c *conv) succeed() {
 
 func (c *conv) finish(r reason) {
 	e := c.e
+	if e.cfg.retransmitFinal {
+		if c.held {
+			// An Accept that failed a check: free its Identifier.
+			s := c.s
+			s.mu.Lock()
+			s.release(c.heldID)
+			s.mu.Unlock()
+			c.held = false
+		}
+		if c.verifying {
+			c.verifying = false
+			if r == reasonTimeout {
+				r = reasonRetransmitUnanswered
+			}
+		}
+	}
 	e.st.failures[r].Add(1)
 	e.afterEnd(c, e.now())
 }

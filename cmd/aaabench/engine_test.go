@@ -126,6 +126,8 @@ type relay struct {
 	dropRequest func(n int64) bool
 	dropAnswer  func(n int64) bool
 	tamper      func(resp []byte, reqAuth []byte)
+	// drop, when set, sees every answer and says whether to drop it.
+	drop func(resp []byte, reqAuth []byte) bool
 
 	distinct atomic.Int64
 	mu       sync.Mutex
@@ -208,7 +210,7 @@ func (r *relay) back(up *net.UDPConn, client netip.AddrPort) {
 			r.seen[auth] = -k
 		}
 		r.mu.Unlock()
-		if drop {
+		if drop || (r.drop != nil && r.drop(buf[:n], auth[:])) {
 			continue
 		}
 		if r.tamper != nil {

@@ -5,6 +5,7 @@
 //
 //	aaabench --subscribers FILE [flags]          run the load
 //	aaabench subscribers --count N [--out FILE]  write a subscribers CSV
+//	aaabench flood --mode MODE [flags]           be a hostile access point (flood.go)
 //
 // Every Access-Request carries Message-Authenticator; every answer's
 // Response Authenticator and Message-Authenticator are verified, and every
@@ -61,11 +62,19 @@ type config struct {
 	sockets     int
 	cpuprofile  string
 	procs       int
+	bindName    string
+	bind        netip.Addr // source address of the sockets; zero: the kernel's choice
+	// retransmitFinal: after each Access-Accept, send the final
+	// Access-Request again and require the same Accept back.
+	retransmitFinal bool
 }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "subscribers" {
 		return subscribersMain(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "flood" {
+		return floodMain(args[1:], stdout, stderr, nil)
 	}
 	cfg, code := parseFlags(args, stderr)
 	if cfg == nil {
@@ -96,9 +105,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	fs.IntVar(&cfg.sockets, "sockets", 0, "UDP sockets (simulated access points); default min(concurrency, 64)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of aaabench itself to this file")
 	fs.IntVar(&cfg.procs, "procs", 0, "Go Ps (GOMAXPROCS) for aaabench; default $GOMAXPROCS, else 3/8 of the CPUs (at least 1), leaving the rest to a server on the same machine")
+	fs.StringVar(&cfg.bindName, "bind", "", "source IP address of the sockets (e.g. 127.0.0.2: another RADIUS client); default the kernel's choice")
+	fs.BoolVar(&cfg.retransmitFinal, "retransmit-final", false, "after each Access-Accept, send the final Access-Request again (same bytes) and require the same Accept back")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: aaabench --subscribers FILE [flags]")
 		fmt.Fprintln(stderr, "       aaabench subscribers --count N [--imsi-base IMSI] [--out FILE]")
+		fmt.Fprintln(stderr, "       aaabench flood --mode MODE --bind ADDR [flags]   (aaabench flood -h)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -165,6 +177,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	}
 	if cfg.realm == "" || strings.ContainsAny(cfg.realm, "@ ") {
 		bad("--realm: want a realm such as wlan.mnc001.mcc001.3gppnetwork.org")
+	}
+	if cfg.bindName != "" {
+		a, err := netip.ParseAddr(cfg.bindName)
+		if err != nil || a.Zone() != "" {
+			bad("--bind: want an IP address")
+		} else {
+			cfg.bind = a.Unmap()
+		}
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
@@ -354,6 +374,8 @@ type summary struct {
 	Retransmissions     uint64            `json:"retransmissions"`
 	StrayAnswers        uint64            `json:"stray_answers"`
 	SendErrors          uint64            `json:"send_errors"`
+	RetransmitFinal     bool              `json:"retransmit_final"`
+	RetransmitChecks    uint64            `json:"retransmit_checks"`
 	Abandoned           int64             `json:"abandoned"`
 	OpenLoopBacklog     int64             `json:"open_loop_backlog"`
 	StartLagMS          *lagMS            `json:"start_lag_ms,omitempty"`
@@ -410,6 +432,8 @@ func (e *engine) summary(d, cpu time.Duration, abandoned, backlog int64, interru
 		Retransmissions:     st.retransmissions.Load(),
 		StrayAnswers:        st.stray.Load(),
 		SendErrors:          st.sendErrors.Load(),
+		RetransmitFinal:     e.cfg.retransmitFinal,
+		RetransmitChecks:    st.retransmitFinal.Load(),
 		Abandoned:           abandoned,
 		OpenLoopBacklog:     backlog,
 		Interrupted:         interrupted,
@@ -473,6 +497,9 @@ func (s *summary) print(w io.Writer, cfg *config) {
 	fmt.Fprintf(w, "  fast re-auths     %d (%.1f%% of ok)\n", s.FastReauths, 100*s.FastReauthShare)
 	fmt.Fprintf(w, "  resyncs           %d\n", s.Resyncs)
 	fmt.Fprintf(w, "  retransmissions   %d\n", s.Retransmissions)
+	if s.RetransmitFinal {
+		fmt.Fprintf(w, "  final retransmits %d (--retransmit-final: the same Accept must come back)\n", s.RetransmitChecks)
+	}
 	if s.StrayAnswers > 0 || s.SendErrors > 0 {
 		fmt.Fprintf(w, "  stray answers     %d, send errors %d\n", s.StrayAnswers, s.SendErrors)
 	}

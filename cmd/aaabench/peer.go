@@ -40,6 +40,8 @@ const (
 	reasonCheckcode
 	reasonFailureNotification
 	reasonTooManyRounds
+	reasonRetransmitDiffers
+	reasonRetransmitUnanswered
 	numReasons
 )
 
@@ -60,6 +62,8 @@ var reasonNames = [numReasons]string{
 	reasonCheckcode:                "checkcode",
 	reasonFailureNotification:      "failure_notification",
 	reasonTooManyRounds:            "too_many_rounds",
+	reasonRetransmitDiffers:        "retransmit_answer_differs",
+	reasonRetransmitUnanswered:     "retransmit_unanswered",
 }
 
 func (r reason) String() string {
