@@ -38,6 +38,10 @@ type Client struct {
 	MaxConversations   int
 	DuplicateCacheSize int
 
+	// sock is the index of the socket the client's datagrams are steered
+	// to (Listener).
+	sock int
+
 	// macs holds HMAC-MD5 states keyed with Secret: keying one costs four
 	// allocations and two MD5 blocks, and every packet needs one.
 	macs *sync.Pool
@@ -102,9 +106,10 @@ type clientTable []Client
 // newClientTable builds the table for cs. A client whose name is in old
 // keeps its duplicate cache and counters (a reload must not make a
 // retransmission look new); the others start empty.
-func newClientTable(cs []Client, old clientTable, ttl time.Duration) clientTable {
+func newClientTable(cs []Client, old clientTable, ttl time.Duration, sockets int) clientTable {
 	t := append(clientTable(nil), cs...)
 	for i := range t {
+		t[i].sock = clientSocket(i, sockets) // in the order of the configuration
 		secret := t[i].Secret
 		t[i].macs = &sync.Pool{New: func() any { return hmac.New(md5.New, secret) }}
 		for j := range old {

@@ -34,6 +34,11 @@ type Config struct {
 	// (answers past it are not cached, counted as duplicate_cache_full).
 	DuplicateCache     time.Duration `yaml:"duplicate_cache"`
 	DuplicateCacheSize int           `yaml:"duplicate_cache_size"`
+	// Sockets bounds the UDP sockets: one per client and one for sources
+	// that are no client, each with its own receive buffer, so that a
+	// client that floods fills only its own (Linux; elsewhere one socket).
+	// Clients past it share sockets.
+	Sockets int `yaml:"sockets"`
 	// DropLogInterval is how often dropped requests are summarised in the
 	// log, by source and reason (one line per packet would let a flood
 	// fill the disk).
@@ -76,6 +81,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.DuplicateCache == 0 {
 		c.DuplicateCache = 30 * time.Second
+	}
+	if c.Sockets == 0 {
+		c.Sockets = 16
 	}
 	if c.DropLogInterval == 0 {
 		c.DropLogInterval = 10 * time.Second
@@ -163,6 +171,9 @@ func (c *Config) Validate(prefix string) error {
 	}
 	if c.DuplicateCacheSize < 1 {
 		bad("duplicate_cache_size", "must be positive")
+	}
+	if c.Sockets < 1 || c.Sockets > 64 {
+		bad("sockets", "want 1 to 64")
 	}
 	if c.DropLogInterval < time.Second {
 		bad("drop_log_interval", "at least 1s")

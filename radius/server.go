@@ -121,8 +121,10 @@ type Server struct {
 	drops   *dropLog
 	Stats   Stats
 
+	sockets int // how many the Listener opens; fixed at New
+
 	mu   sync.Mutex
-	conn *net.UDPConn
+	ln   *Listener
 	wg   sync.WaitGroup
 	done chan struct{}
 }
@@ -141,13 +143,14 @@ func New(cfg Config, h EAPHandler, log *zap.Logger) (*Server, error) {
 		log = zap.NewNop()
 	}
 	s := &Server{
-		cfg:   cfg,
-		eap:   h,
-		log:   log,
-		drops: newDropLog(maxDropLogSources),
-		done:  make(chan struct{}),
+		cfg:     cfg,
+		eap:     h,
+		log:     log,
+		drops:   newDropLog(maxDropLogSources),
+		sockets: socketCount(len(cs), cfg.Sockets),
+		done:    make(chan struct{}),
 	}
-	t := newClientTable(cs, nil, cfg.DuplicateCache)
+	t := newClientTable(cs, nil, cfg.DuplicateCache, s.sockets)
 	s.clients.Store(&t)
 	return s, nil
 }
@@ -165,7 +168,15 @@ func (s *Server) SetClients(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	t := newClientTable(cs, *s.clients.Load(), s.cfg.DuplicateCache)
+	t := newClientTable(cs, *s.clients.Load(), s.cfg.DuplicateCache, s.sockets)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil && s.ln.steered {
+		// The sockets stay; the program that picks one is replaced.
+		if err := s.ln.steer(t); err != nil {
+			return err
+		}
+	}
 	s.clients.Store(&t)
 	return nil
 }
@@ -194,34 +205,25 @@ func (s *Server) Client(name string) *Client {
 // Stats returns the client's counters.
 func (c *Client) Stats() *ClientStats { return &c.state.stats }
 
-// Listen binds the configured UDP address.
-func (s *Server) Listen() (*net.UDPConn, error) {
+// Listen binds the configured UDP address: a socket per client and one for
+// other sources, each client's datagrams steered to its own (Listener).
+func (s *Server) Listen() (*Listener, error) {
 	ap, err := netip.ParseAddrPort(s.cfg.Listen)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
-	if err != nil {
-		return nil, err
-	}
-	if s.cfg.ReadBuffer > 0 {
-		if err := conn.SetReadBuffer(s.cfg.ReadBuffer); err != nil {
-			conn.Close()
-			return nil, err
-		}
-	}
-	return conn, nil
+	return listen(ap, s.sockets, s.cfg.ReadBuffer, *s.clients.Load())
 }
 
-// Serve answers requests on conn until Shutdown. ctx is the parent of every
-// request's context.
-func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {
+// Serve answers requests on l's sockets until Shutdown. ctx is the parent
+// of every request's context.
+func (s *Server) Serve(ctx context.Context, l *Listener) error {
 	s.mu.Lock()
-	if s.conn != nil {
+	if s.ln != nil {
 		s.mu.Unlock()
 		return errors.New("radius: already serving")
 	}
-	s.conn = conn
+	s.ln = l
 	s.mu.Unlock()
 	defer close(s.done)
 	// A fixed set of long-lived workers each read a datagram and answer
@@ -252,16 +254,31 @@ func (s *Server) Serve(ctx context.Context, conn *net.UDPConn) error {
 			}
 		}
 	}()
-	errs := make(chan error, s.cfg.Workers)
-	for range s.cfg.Workers {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			errs <- s.readAndServe(ctx, conn)
-		}()
+	// Each socket has its own workers: those of a client that floods are
+	// busy with its datagrams; the others' still read theirs.
+	var errs []error
+	var errMu sync.Mutex
+	for i, conn := range l.conns {
+		n := s.cfg.Workers
+		if l.steered {
+			n = workersFor(i, len(l.conns), s.cfg.Workers)
+		} else if i > 0 {
+			n = max(1, s.cfg.Workers/len(l.conns))
+		}
+		for range n {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				if err := s.readAndServe(ctx, conn); err != nil {
+					errMu.Lock()
+					errs = append(errs, err)
+					errMu.Unlock()
+				}
+			}()
+		}
 	}
 	s.wg.Wait()
-	return <-errs
+	return errors.Join(errs...)
 }
 
 // readAndServe is one worker: read a datagram, answer it, until the socket
@@ -293,12 +310,12 @@ type packetBuf [radius.MaxPacketLength + 1]byte
 // ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	conn := s.conn
+	ln := s.ln
 	s.mu.Unlock()
-	if conn == nil {
+	if ln == nil {
 		return nil
 	}
-	conn.Close()
+	ln.Close()
 	wait := make(chan struct{})
 	go func() {
 		// Serve has started every worker by the time it returns (done),

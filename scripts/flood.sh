@@ -15,9 +15,9 @@
 # and answers, the lab client's successes, failures by reason and latency,
 # the RSS peak, aaad's counters (admin /debug/vars, key "radius") as they
 # moved during the mode, and the UDP datagrams the kernel dropped on full
-# receive buffers (at full speed the flood sends far more than aaad reads,
-# and the kernel drops the lab's datagrams with the flood's: FLOOD_RATE
-# below aaad's capacity separates that from what aaad's own limits do).
+# receive buffers (at full speed the flood sends far more than aaad reads;
+# aaad steers each client's datagrams to a socket of its own, so the kernel
+# drops the flood's, not the lab's: the lab's retransmissions show it).
 #
 # Environment (defaults in brackets):
 #   MODES ["anonymous halfopen ports fat"]  DURATION [10s]
@@ -264,7 +264,7 @@ delta = {k: v - c0.get(k, 0) for k, v in c1.items() if v - c0.get(k, 0) != 0}
 keys = sorted(delta, key=lambda k: (not k in ("requests", "access_challenge", "access_accept", "access_reject"), k))
 print("aaad counters      " + (", ".join(f"{k} {delta[k]}" for k in keys) if keys else "(none moved)"))
 drops = int(os.environ["KERNEL_DROPS"])
-print(f"kernel UDP drops   {drops}" + (" (receive buffers full, all sockets: the flood outran aaad's reads, and the lab's datagrams were dropped with it)" if drops else ""))
+print(f"kernel UDP drops   {drops}" + (" (receive buffers full: the flood outran aaad's reads; aaad steers each client to a socket of its own, so these are the flood's, and the lab's retransmissions above show whether any of its were lost)" if drops else ""))
 EOF
 	stop_aaad
 	echo
