@@ -33,12 +33,14 @@ func buildAAABench(t *testing.T) string {
 	return bin
 }
 
-// benchSubscribers has aaabench write n subscribers with random keys and
+// benchSubscribers has aaabench write n subscribers with random keys
+// (more flags of `aaabench subscribers` in extra, e.g. --imsi-base) and
 // returns the file and its rows.
-func benchSubscribers(t *testing.T, bin string, n string) (string, []subscriber) {
+func benchSubscribers(t *testing.T, bin string, n string, extra ...string) (string, []subscriber) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "subscribers.csv")
-	if out, err := exec.Command(bin, "subscribers", "--count", n, "--out", path).CombinedOutput(); err != nil {
+	args := append([]string{"subscribers", "--count", n, "--out", path}, extra...)
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
 		t.Fatalf("aaabench subscribers: %v\n%s", err, out)
 	}
 	data, err := os.ReadFile(path)

@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -49,31 +47,6 @@ const (
 	// machine.
 	floodLoaded = floodMaxConversations / 2
 )
-
-// subscribersFrom has aaabench write n subscribers with IMSIs from base,
-// apart from the TS 35.208 ones (001010000000001...) eapol_test uses.
-func subscribersFrom(t *testing.T, bin string, n int, base string) (string, []subscriber) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "subscribers-"+base+".csv")
-	cmd := exec.Command(bin, "subscribers", "--count", fmt.Sprint(n), "--imsi-base", base, "--out", path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("aaabench subscribers: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	var subs []subscriber
-	for _, l := range lines[1:] {
-		f := strings.Split(l, ",")
-		if len(f) != 5 {
-			t.Fatalf("subscriber row %q", l)
-		}
-		subs = append(subs, subscriber{IMSI: f[0], K: f[1], OPc: f[2], AMF: f[3], SQN: f[4]})
-	}
-	return path, subs
-}
 
 // floodRun is a running `aaabench flood`.
 type floodRun struct {
@@ -195,8 +168,9 @@ func (f *floodRun) stop(t *testing.T) (floodResult, bool) {
 
 func TestFlood_OtherClientStillAuthenticates(t *testing.T) {
 	bin := buildAAABench(t)
-	floodCSV, floodSubs := subscribersFrom(t, bin, 200, "001019000000000") // the flood's halfopen identities
-	labCSV, labSubs := subscribersFrom(t, bin, 8, "001018000000000")       // aaabench's USIMs behind the lab client
+	// Apart from the TS 35.208 IMSIs (001010000000001...) eapol_test uses.
+	floodCSV, floodSubs := benchSubscribers(t, bin, "200", "--imsi-base", "001019000000000") // the flood's halfopen identities
+	labCSV, labSubs := benchSubscribers(t, bin, "8", "--imsi-base", "001018000000000")       // aaabench's USIMs behind the lab client
 	for i, tc := range []struct {
 		mode string
 		args []string

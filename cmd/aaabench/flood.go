@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -200,23 +199,7 @@ func parseFloodFlags(args []string, stderr io.Writer) (*floodConfig, int) {
 	if cfg.wait < 0 {
 		bad("--wait must not be negative")
 	}
-	if cfg.secret == "" {
-		bad("--secret must not be empty")
-	}
-	if cfg.realm == "" || strings.ContainsAny(cfg.realm, "@ ") {
-		bad("--realm: want a realm such as wlan.mnc001.mcc001.3gppnetwork.org")
-	}
-	if cfg.bindName != "" {
-		a, err := netip.ParseAddr(cfg.bindName)
-		switch {
-		case err != nil || a.Zone() != "":
-			bad("--bind: want an IP address")
-		case !a.Unmap().IsLoopback():
-			bad("--bind: %s is not a loopback address: the flood runs on loopback only", a)
-		default:
-			cfg.bind = a.Unmap()
-		}
-	}
+	cfg.bind = checkPeerFlags(bad, cfg.secret, cfg.realm, cfg.bindName, true)
 	if len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintln(stderr, "aaabench flood:", p)

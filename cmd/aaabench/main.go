@@ -172,20 +172,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	if cfg.procs < 0 {
 		bad("--procs must not be negative")
 	}
-	if cfg.secret == "" {
-		bad("--secret must not be empty")
-	}
-	if cfg.realm == "" || strings.ContainsAny(cfg.realm, "@ ") {
-		bad("--realm: want a realm such as wlan.mnc001.mcc001.3gppnetwork.org")
-	}
-	if cfg.bindName != "" {
-		a, err := netip.ParseAddr(cfg.bindName)
-		if err != nil || a.Zone() != "" {
-			bad("--bind: want an IP address")
-		} else {
-			cfg.bind = a.Unmap()
-		}
-	}
+	cfg.bind = checkPeerFlags(bad, cfg.secret, cfg.realm, cfg.bindName, false)
 	if len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintln(stderr, "aaabench:", p)
@@ -194,6 +181,31 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 		return nil, 2
 	}
 	return cfg, 0
+}
+
+// checkPeerFlags checks what the load and the flood share: the secret, the
+// realm, and the source address (--bind, loopback only for the flood). It
+// returns the parsed source address, zero when none was given or it is bad.
+func checkPeerFlags(bad func(string, ...any), secret, realm, bindName string, loopbackOnly bool) netip.Addr {
+	if secret == "" {
+		bad("--secret must not be empty")
+	}
+	if realm == "" || strings.ContainsAny(realm, "@ ") {
+		bad("--realm: want a realm such as wlan.mnc001.mcc001.3gppnetwork.org")
+	}
+	if bindName == "" {
+		return netip.Addr{}
+	}
+	a, err := netip.ParseAddr(bindName)
+	switch {
+	case err != nil || a.Zone() != "":
+		bad("--bind: want an IP address")
+	case loopbackOnly && !a.Unmap().IsLoopback():
+		bad("--bind: %s is not a loopback address: the flood runs on loopback only", a)
+	default:
+		return a.Unmap()
+	}
+	return netip.Addr{}
 }
 
 // loadUSIMs reads the subscribers CSV with the HSS's own reader.
