@@ -8,6 +8,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/aaa-project/aaa/eap"
 )
 
 // maxDropLogSources bounds the sources one summary tracks: a spoofed flood
@@ -32,15 +34,24 @@ type dropLog struct {
 type dropLogKey struct {
 	from   netip.Addr
 	client string
-	reason DropReason
+	reason string // a DropReason's name, or eap_discard_ and the EAP reason
 }
+
+// eapDiscardLabels name EAP discards in the summary by their reason, made
+// once so that noting one allocates nothing.
+var eapDiscardLabels = func() (l [eap.NumReasons]string) {
+	for i := range l {
+		l[i] = "eap_discard_" + eap.Reason(i).String()
+	}
+	return l
+}()
 
 func newDropLog(max int) *dropLog {
 	return &dropLog{max: max, counts: make(map[dropLogKey]uint64)}
 }
 
-func (d *dropLog) add(from netip.Addr, client string, r DropReason) {
-	k := dropLogKey{from: from, client: client, reason: r}
+func (d *dropLog) add(from netip.Addr, client string, reason string) {
+	k := dropLogKey{from: from, client: client, reason: reason}
 	d.mu.Lock()
 	d.total++
 	if _, ok := d.counts[k]; ok || len(d.counts) < d.max {
@@ -59,7 +70,7 @@ type dropLogEntry struct {
 func (e dropLogEntry) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("from", e.from.String())
 	enc.AddString("client", e.client)
-	enc.AddString("reason", e.reason.String())
+	enc.AddString("reason", e.reason)
 	enc.AddUint64("count", e.n)
 	return nil
 }

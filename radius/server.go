@@ -342,7 +342,7 @@ func (s *Server) drop(r DropReason, from netip.AddrPort, client *Client) {
 		client.state.stats.dropped[r].Add(1)
 		name = client.Name
 	}
-	s.drops.add(from.Addr(), name, r)
+	s.drops.add(from.Addr(), name, r.String())
 }
 
 // process runs one request through: client lookup, framing, duplicate
@@ -477,6 +477,9 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		s.Stats.eapFailures[res.Reason].Add(1)
 		if res.Reason == eap.ReasonPeerFull {
 			client.state.stats.ShareFull.Add(1)
+		}
+		if res.Reason < eap.Reason(eap.NumReasons) {
+			s.drops.add(from.Addr(), client.Name, eapDiscardLabels[res.Reason])
 		}
 		if ce := s.log.Check(zap.DebugLevel, "eap message discarded"); ce != nil {
 			ce.Write(zap.String("client", client.Name), zap.Stringer("reason", res.Reason))

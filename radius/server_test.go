@@ -668,7 +668,7 @@ func TestDropLog_Summarises(t *testing.T) {
 	}
 	small := newDropLog(4)
 	for i := range 100 {
-		small.add(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), "", DropUnknownClient)
+		small.add(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), "", DropUnknownClient.String())
 	}
 	if len(small.counts) != 4 || small.others != 96 {
 		t.Fatalf("%d sources tracked, %d untracked", len(small.counts), small.others)
@@ -708,5 +708,24 @@ func TestSetClients(t *testing.T) {
 	}
 	if s.Client("ap2") == nil {
 		t.Fatal("a refused reload changed the clients")
+	}
+}
+
+// EAP discards (a client over its share, say) are in the summary too, by
+// their EAP reason.
+func TestDropLog_EAPDiscards(t *testing.T) {
+	core, logs := observer.New(zapcore.WarnLevel)
+	h := &scriptedEAP{outcome: eap.OutcomeDiscard}
+	s := newTestServer(t, h, zap.New(core))
+	for i := range 3 {
+		s.process(context.Background(), nas, request(t, byte(i), secret, eapResp, nil, false))
+	}
+	s.drops.flush(s.log, 10*time.Second)
+	if logs.Len() != 1 {
+		t.Fatalf("%d summary lines", logs.Len())
+	}
+	top := logs.All()[0].ContextMap()["top"].([]any)[0].(map[string]any)
+	if top["reason"] != "eap_discard_none" || top["count"] != uint64(3) || top["client"] != "lab" {
+		t.Fatalf("top entry %v", top)
 	}
 }
