@@ -18,6 +18,8 @@ type Listener struct {
 	// steered: datagrams reach the socket of their client (sock of
 	// Client); otherwise any socket may carry any client.
 	steered bool
+	// steerErr is why steering was asked for and could not be had.
+	steerErr error
 }
 
 // LocalAddr is the address the sockets share.

@@ -212,7 +212,12 @@ func (s *Server) Listen() (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return listen(ap, s.sockets, s.cfg.ReadBuffer, *s.clients.Load())
+	l, err := listen(ap, s.sockets, s.cfg.ReadBuffer, *s.clients.Load())
+	if err == nil && l.steerErr != nil {
+		s.log.Warn("one socket for all clients: a client that floods can fill the receive buffer for all",
+			zap.Error(l.steerErr))
+	}
+	return l, err
 }
 
 // Serve answers requests on l's sockets until Shutdown. ctx is the parent

@@ -48,8 +48,13 @@ func listen(addr netip.AddrPort, sockets, readBuffer int, t clientTable) (*Liste
 	}
 	if sockets > 1 {
 		if err := l.steer(t); err != nil {
-			l.Close()
-			return nil, err
+			// Serve on one socket rather than not at all: the kernel
+			// (or a sandbox) refused the program. Listen logs it.
+			for _, c := range l.conns[1:] {
+				c.Close()
+			}
+			l.conns = l.conns[:1]
+			l.steerErr = err
 		}
 	}
 	return l, nil

@@ -3,6 +3,7 @@
 package radius
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
@@ -116,5 +117,26 @@ func TestSteeringProgram_IPv6(t *testing.T) {
 	l.conns[1].SetReadDeadline(time.Now().Add(2 * time.Second))
 	if _, _, err := l.conns[1].ReadFromUDPAddrPort(buf); err != nil {
 		t.Fatalf("the IPv6 client's socket got nothing: %v", err)
+	}
+}
+
+// When the program cannot be had (here: more clients than it can test),
+// aaad serves on one socket rather than not at all, and says why.
+func TestListener_FallsBackToOneSocket(t *testing.T) {
+	var cs []ClientConfig
+	for i := range 1100 {
+		cs = append(cs, ClientConfig{Name: fmt.Sprint("ap", i), Address: fmt.Sprintf("10.%d.%d.1", i/250, i%250), Secret: secret})
+	}
+	s, err := New(Config{Listen: "127.0.0.1:0", Clients: cs}, &scriptedEAP{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if len(l.conns) != 1 || l.steered || l.steerErr == nil {
+		t.Fatalf("%d sockets, steered %v, reason %v; want one socket and the reason", len(l.conns), l.steered, l.steerErr)
 	}
 }
