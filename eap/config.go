@@ -138,11 +138,11 @@ func (c *Config) Validate(prefix string) error {
 	if c.ConversationTimeout < time.Second {
 		bad("conversation_timeout", "below 1s: no peer answers in time")
 	}
-	if c.MaxConversations < 1 {
-		bad("max_conversations", "must be positive")
+	if c.MaxConversations < 1 || c.MaxConversations > 10_000_000 {
+		bad("max_conversations", "want 1 to 10000000")
 	}
-	if c.MaxConversationMiB < 1 {
-		bad("max_conversation_mib", "must be positive")
+	if c.MaxConversationMiB < 1 || c.MaxConversationMiB > 1<<20 {
+		bad("max_conversation_mib", "want 1 to 1048576 (1 TiB)")
 	}
 	if c.Pseudonyms.Lifetime <= 0 {
 		bad("pseudonyms.lifetime", "must be positive")

@@ -256,9 +256,14 @@ func TestServer_ConversationStaysSmall(t *testing.T) {
 	ctx := context.Background()
 	fat := append([]byte{0}, bytes.Repeat([]byte{'x'}, 1000)...)
 	var res Result
+	// An encrypted-looking identity and no keys to open it: nothing of it
+	// is kept, and the permanent identity is asked for at once.
 	s.Handle(ctx, testPeer, nil, AppendResponse(nil, 1, TypeIdentity, fat), nil, &res)
 	if res.Outcome != OutcomeContinue {
 		t.Fatalf("%s (%s)", res.Outcome, res.Reason)
+	}
+	if m, _ := ParseAKA(res.Packet); !m.Attrs.Has(AttrPermanentIDReq) {
+		t.Fatalf("asked with %x, want AT_PERMANENT_ID_REQ", res.Packet)
 	}
 	state := res.Conversation
 	var c Conversation
@@ -268,20 +273,24 @@ func TestServer_ConversationStaysSmall(t *testing.T) {
 	if len(c.Identity) != 0 {
 		t.Fatalf("kept %d octets of an identity it cannot use", len(c.Identity))
 	}
-	// Two more identity rounds with 1000-octet identities.
-	for round := range 2 {
-		b := NewBuilder(nil, CodeResponse, res.Packet[1], TypeAKAPrime, SubtypeIdentity)
-		b.AddIdentityLike(AttrIdentity, fat[1:])
-		msg, _, err := b.Finish()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Handle(ctx, testPeer, state[:], msg, nil, &res); err != nil || res.Outcome != OutcomeContinue {
-			t.Fatalf("round %d: %v %s (%s)", round, err, res.Outcome, res.Reason)
-		}
-		if got := st.Bytes(); got > 1024 {
-			t.Fatalf("round %d: the conversation holds %d bytes, want under 1 KiB", round, got)
-		}
+	// The same again, from an anonymous start, as AT_IDENTITY: the
+	// AKA-Identity messages are hashed, not kept.
+	s.Handle(ctx, testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte("anonymous"+realm)), nil, &res)
+	state = res.Conversation
+	b := NewBuilder(nil, CodeResponse, res.Packet[1], TypeAKAPrime, SubtypeIdentity)
+	b.AddIdentityLike(AttrIdentity, fat)
+	msg, _, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Handle(ctx, testPeer, state[:], msg, nil, &res); err != nil || res.Outcome != OutcomeContinue {
+		t.Fatalf("fat AT_IDENTITY: %v %s (%s)", err, res.Outcome, res.Reason)
+	}
+	if m, _ := ParseAKA(res.Packet); !m.Attrs.Has(AttrPermanentIDReq) {
+		t.Fatalf("asked with %x, want AT_PERMANENT_ID_REQ", res.Packet)
+	}
+	if got := st.Bytes(); got > 2*1024 {
+		t.Fatalf("two conversations hold %d bytes, want under 1 KiB each", got)
 	}
 }
 
@@ -378,5 +387,51 @@ func TestServer_VectorRateIsDiscard(t *testing.T) {
 	}
 	if res.Outcome != OutcomeDiscard || res.Reason != ReasonVectorRate || store.Len() != 0 {
 		t.Fatalf("%s (%s), %d held; want discard vector_rate", res.Outcome, res.Reason, store.Len())
+	}
+}
+
+// Refusals for a full count must not move the byte count: every Put that
+// reserves room gives back exactly what it took.
+func TestMemoryStore_RefusalsKeepTheByteCount(t *testing.T) {
+	ctx := context.Background()
+	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
+	s := NewMemoryStore(MemoryStoreConfig{MaxConversations: 2, Now: clock.now})
+	for i := range 2 {
+		if err := s.Put(ctx, &Conversation{ID: ConversationID{byte(i)}, Expires: clock.t.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := s.Bytes()
+	for i := range 100 {
+		if err := s.Put(ctx, &Conversation{ID: ConversationID{byte(10 + i)}, Expires: clock.t.Add(time.Minute)}); !errors.Is(err, ErrStoreFull) {
+			t.Fatalf("put %d past the bound: %v", i, err)
+		}
+	}
+	if got := s.Bytes(); got != want {
+		t.Fatalf("%d bytes counted after refusals, want %d", got, want)
+	}
+	// And room made by expiry is counted when it is taken.
+	clock.t = clock.t.Add(2 * time.Minute)
+	s.Sweep()
+	c := Conversation{ID: ConversationID{99}, Expires: clock.t.Add(time.Minute)}
+	if err := s.Put(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Bytes(); got != ConversationSize(&c) {
+		t.Fatalf("%d bytes counted for one conversation of %d", got, ConversationSize(&c))
+	}
+}
+
+// A stale EAP-AKA re-authentication identity (its context gone) from a peer
+// that does both methods: the full authentication that follows is offered
+// as EAP-AKA', not EAP-AKA with AT_BIDDING D=1, which the peer would refuse.
+func TestServer_StaleAKAReauthIDGetsAKAPrime(t *testing.T) {
+	s, _, _, _ := newTestServerWith(t, both(withPseudonyms, withReauth), TypeAKAPrime, TypeAKA)
+	p := newPeer(t, 0)
+	p.identity = "4staleReauthIdentity" + realm
+	p.permanent = "0" + testIMSI + realm
+	res, _ := run(t, s, p)
+	if res.Outcome != OutcomeSuccess || res.Method != TypeAKAPrime || p.biddingDown {
+		t.Fatalf("%s (%s) method %s, bidding down seen %v; want success with EAP-AKA'", res.Outcome, res.Reason, res.Method, p.biddingDown)
 	}
 }

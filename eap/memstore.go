@@ -181,7 +181,9 @@ func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
 	}
 	// Reserve a place, so that puts in other shards cannot all pass the
 	// bounds at once.
-	if s.live.Add(1) > s.max || s.bytes.Add(size) > s.maxBytes {
+	overLive := s.live.Add(1) > s.max
+	overBytes := s.bytes.Add(size) > s.maxBytes // both reserved, whatever the first says
+	if overLive || overBytes {
 		s.sweepWhenFullLocked(sh)
 		if s.live.Load() > s.max || s.bytes.Load() > s.maxBytes {
 			s.live.Add(-1)

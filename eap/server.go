@@ -428,7 +428,20 @@ func (s *Server) start(ctx context.Context, from Peer, pkt Packet, buf []byte, r
 	defer c.wipe()
 	rand.Read(c.ID[:]) // never fails (crypto/rand, Go 1.24+)
 	c.Method = s.firstMethod(ParseIdentity(c.Identity))
+	if asked, err := s.askIfEncrypted(ctx, &c, trimNUL(pkt.Data), buf, res); asked {
+		return err
+	}
 	return s.proceed(ctx, &c, buf, res)
+}
+
+// askIfEncrypted asks for the permanent identity at once when the peer sent
+// an encrypted one and there are no keys to open it (keptIdentity kept
+// nothing): that is the identity the peer can give.
+func (s *Server) askIfEncrypted(ctx context.Context, c *Conversation, sent []byte, buf []byte, res *Result) (bool, error) {
+	if c.Identity != nil || !isEncryptedIdentity(sent) {
+		return false, nil
+	}
+	return true, s.sendIdentityRequest(ctx, c, AttrPermanentIDReq, buf, res)
 }
 
 // keptIdentity is what a conversation keeps of an identity the peer sent:
@@ -491,10 +504,7 @@ func (s *Server) proceed(ctx context.Context, c *Conversation, buf []byte, res *
 	if isEncryptedIdentity(c.Identity) {
 		// Phones derive the keys from the decrypted identity, not the
 		// one they sent: so do we. What does not decrypt is an unknown
-		// identity.
-		if s.identities == nil {
-			return s.sendIdentityRequest(ctx, c, AttrPermanentIDReq, buf, res)
-		}
+		// identity. (Without keys it is not kept: see askIfEncrypted.)
 		plain, err := s.identities.Decrypt(c.Identity)
 		if err != nil || ParseIdentity(plain).Kind != IdentityPermanent {
 			c.Identity = nil // nothing of it is worth keeping
@@ -532,7 +542,13 @@ func (s *Server) proceed(ctx context.Context, c *Conversation, buf []byte, res *
 			}
 		}
 		// Unknown, used up or expired: ask for a full authentication
-		// identity (pseudonym or permanent), as hostapd does.
+		// identity (pseudonym or permanent), as hostapd does. Its
+		// method is free again when nothing was sent yet: propose
+		// EAP-AKA' as for any EAP-AKA identity, so that a peer that
+		// does both is not offered EAP-AKA with AT_BIDDING D=1.
+		if c.Requests == 0 && !c.Naked && c.Method == TypeAKA && s.prefersAKAPrime() {
+			c.Method = TypeAKAPrime
+		}
 		return s.sendIdentityRequest(ctx, c, AttrFullauthIDReq, buf, res)
 	}
 	return s.sendIdentityRequest(ctx, c, s.firstIDRequest(), buf, res)
@@ -630,7 +646,11 @@ func (s *Server) handleIdentity(ctx context.Context, c *Conversation, msg []byte
 	}
 	// Unusable (too long, or encrypted with no keys): the next round asks
 	// for more.
-	c.Identity = s.keptIdentity(trimNUL(m.Attrs.Identity))
+	sent := trimNUL(m.Attrs.Identity)
+	c.Identity = s.keptIdentity(sent)
+	if asked, err := s.askIfEncrypted(ctx, c, sent, buf, res); asked {
+		return err
+	}
 	return s.proceed(ctx, c, buf, res)
 }
 

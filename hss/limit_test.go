@@ -66,3 +66,33 @@ func TestLocal_VectorRate(t *testing.T) {
 		t.Fatalf("%d limiter entries, want only the 2 subscribers'", n)
 	}
 }
+
+// A clock that goes back (a step of the wall clock, as an injected clock
+// shows it) refills nothing and takes nothing: the subscriber is not locked
+// out for the length of the step.
+func TestLocal_VectorRateClockBack(t *testing.T) {
+	clock := time.Unix(1_700_000_000, 0)
+	now := func() time.Time { return clock }
+	store, err := NewMemoryStore([]Subscriber{{IMSI: "001010000000001", K: mustKey(t, set1K), OPc: mustOPc(t, set1OPc), AMF: 0x8000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLocal(store, LocalConfig{INDBits: aka.DefaultINDBits, VectorRate: 1, VectorBurst: 2, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 2 {
+		if _, err := l.Vector(ctx, "001010000000001", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock = clock.Add(-time.Hour)
+	if _, err := l.Vector(ctx, "001010000000001", ""); !errors.Is(err, aka.ErrVectorRate) {
+		t.Fatalf("right after the step back: %v, want ErrVectorRate (no refill)", err)
+	}
+	clock = clock.Add(time.Second)
+	if _, err := l.Vector(ctx, "001010000000001", ""); err != nil {
+		t.Fatalf("a second after the step back: %v, want a vector", err)
+	}
+}

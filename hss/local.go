@@ -103,13 +103,17 @@ func (l *Local) Resync(ctx context.Context, imsi string, rand *[aka.RANDLen]byte
 	return l.store.ResyncSQN(ctx, imsi, sqnMS, l.indBits)
 }
 
-// vectorLimiter is a token bucket per subscriber. It holds an entry for a
-// subscriber only while its bucket is not full, so its size follows the
-// subscribers that authenticated in the last burst/rate seconds (and only
-// subscribers the store has: an unknown IMSI's entry is forgotten at once).
+// vectorLimiter is a token bucket per subscriber. Its entries are for
+// subscribers the store has (an unknown IMSI's entry is forgotten at once);
+// an entry whose bucket is full again is dropped when its shard has doubled
+// since the last sweep, so the map stays within twice the subscribers that
+// authenticated recently, and never above the subscriber count. Time is
+// measured from start on the monotonic clock: a step of the wall clock
+// neither refills nor drains a bucket.
 type vectorLimiter struct {
 	rate, burst float64
 	now         func() time.Time
+	start       time.Time
 	shards      [64]limiterShard
 }
 
@@ -122,14 +126,14 @@ type limiterShard struct {
 
 type bucket struct {
 	tokens float64
-	at     int64 // Unix nanoseconds of tokens
+	at     int64 // when it had tokens, in nanoseconds since the limiter's start
 }
 
 func newVectorLimiter(rate float64, burst int, now func() time.Time) *vectorLimiter {
 	if now == nil {
 		now = time.Now
 	}
-	l := &vectorLimiter{rate: rate, burst: float64(burst), now: now}
+	l := &vectorLimiter{rate: rate, burst: float64(burst), now: now, start: now()}
 	for i := range l.shards {
 		l.shards[i].m = make(map[string]bucket)
 	}
@@ -144,23 +148,28 @@ func (l *vectorLimiter) shard(imsi string) *limiterShard {
 	return &l.shards[h%uint32(len(l.shards))]
 }
 
-// fill is b's tokens at t.
+// fill is b's tokens at t (never fewer than it had: t before b.at, which
+// only a clock that went back can give, refills nothing, and the bucket
+// then counts from t).
 func (l *vectorLimiter) fill(b bucket, t int64) float64 {
-	return math.Min(l.burst, b.tokens+float64(t-b.at)/1e9*l.rate)
+	return math.Min(l.burst, b.tokens+float64(max(t-b.at, 0))/1e9*l.rate)
 }
 
 // take spends one of imsi's tokens, or reports that there is none.
 func (l *vectorLimiter) take(imsi string) bool {
-	t := l.now().UnixNano()
+	t := int64(l.now().Sub(l.start)) // monotonic when the clock is time.Now
 	sh := l.shard(imsi)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	b, ok := sh.m[imsi]
 	tokens := l.burst
 	if ok {
-		tokens = l.fill(b, t)
+		tokens = l.fill(b, t) // from t on, should t be before b.at
 	}
 	if tokens < 1 {
+		if ok && t < b.at {
+			sh.m[imsi] = bucket{tokens: tokens, at: t}
+		}
 		return false
 	}
 	sh.m[imsi] = bucket{tokens: tokens - 1, at: t}

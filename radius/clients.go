@@ -105,7 +105,8 @@ type clientTable []Client
 
 // newClientTable builds the table for cs. A client whose name is in old
 // keeps its duplicate cache and counters (a reload must not make a
-// retransmission look new); the others start empty.
+// retransmission look new); the others start empty. The kept caches take
+// their new bounds only from applyShares, once the table is in use.
 func newClientTable(cs []Client, old clientTable, ttl time.Duration, sockets int) clientTable {
 	t := append(clientTable(nil), cs...)
 	for i := range t {
@@ -119,12 +120,17 @@ func newClientTable(cs []Client, old clientTable, ttl time.Duration, sockets int
 		}
 		if t[i].state == nil {
 			t[i].state = &clientState{dedup: newDedupCache(t[i].DuplicateCacheSize, ttl)}
-		} else {
-			t[i].state.dedup.setMax(t[i].DuplicateCacheSize)
 		}
 	}
 	sort.SliceStable(t, func(i, j int) bool { return t[i].Prefix.Bits() > t[j].Prefix.Bits() })
 	return t
+}
+
+// applyShares gives each client's duplicate cache the table's bound.
+func (t clientTable) applyShares() {
+	for i := range t {
+		t[i].state.dedup.setMax(t[i].DuplicateCacheSize)
+	}
 }
 
 func (t clientTable) lookup(a netip.Addr) *Client {

@@ -123,8 +123,9 @@ type Server struct {
 
 	sockets int // how many the Listener opens; fixed at New
 
-	mu   sync.Mutex
-	ln   *Listener
+	mu      sync.Mutex
+	ln      *Listener // from Listen
+	serving bool
 	wg   sync.WaitGroup
 	done chan struct{}
 }
@@ -172,12 +173,19 @@ func (s *Server) SetClients(cfg Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln != nil && s.ln.steered {
-		// The sockets stay; the program that picks one is replaced.
+		// The sockets stay; the program that picks one is replaced. One
+		// that cannot be had (too many clients for it) leaves the kernel
+		// to spread datagrams over the sockets, as at start.
 		if err := s.ln.steer(t); err != nil {
-			return err
+			if uerr := s.ln.unsteer(); uerr != nil {
+				return errors.Join(err, uerr)
+			}
+			s.log.Warn("clients no longer have sockets of their own: a client that floods can fill the receive buffers for all",
+				zap.Error(err))
 		}
 	}
 	s.clients.Store(&t)
+	t.applyShares()
 	return nil
 }
 
@@ -212,23 +220,32 @@ func (s *Server) Listen() (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	l, err := listen(ap, s.sockets, s.cfg.ReadBuffer, *s.clients.Load())
-	if err == nil && l.steerErr != nil {
+	if err != nil {
+		return nil, err
+	}
+	if l.steerErr != nil {
 		s.log.Warn("one socket for all clients: a client that floods can fill the receive buffer for all",
 			zap.Error(l.steerErr))
 	}
-	return l, err
+	// Known from now on, so that a reload before Serve steers it too.
+	s.ln = l
+	return l, nil
 }
 
 // Serve answers requests on l's sockets until Shutdown. ctx is the parent
 // of every request's context.
 func (s *Server) Serve(ctx context.Context, l *Listener) error {
 	s.mu.Lock()
-	if s.ln != nil {
+	if s.serving {
 		s.mu.Unlock()
 		return errors.New("radius: already serving")
 	}
+	s.serving = true
 	s.ln = l
+	steered := l.steered
 	s.mu.Unlock()
 	defer close(s.done)
 	// A fixed set of long-lived workers each read a datagram and answer
@@ -265,7 +282,7 @@ func (s *Server) Serve(ctx context.Context, l *Listener) error {
 	var errMu sync.Mutex
 	for i, conn := range l.conns {
 		n := s.cfg.Workers
-		if l.steered {
+		if steered {
 			n = workersFor(i, len(l.conns), s.cfg.Workers)
 		} else if i > 0 {
 			n = max(1, s.cfg.Workers/len(l.conns))

@@ -703,8 +703,12 @@ func TestSetClients(t *testing.T) {
 	if s.process(ctx, netip.MustParseAddrPort("127.0.0.9:5000"), request(t, 4, "other-secret", eapResp, nil, false)) != nil {
 		t.Fatal("the removed client is still served")
 	}
-	if err := s.SetClients(Config{Listen: "127.0.0.1:0"}); err == nil {
+	before := s.Client("lab").state.dedup.max.Load()
+	if err := s.SetClients(Config{Listen: "127.0.0.1:0", DuplicateCacheSize: 300}); err == nil {
 		t.Fatal("an empty client list was accepted")
+	}
+	if s.Client("lab").state.dedup.max.Load() != before {
+		t.Fatal("a refused reload changed a client's share of the duplicate cache")
 	}
 	if s.Client("ap2") == nil {
 		t.Fatal("a refused reload changed the clients")

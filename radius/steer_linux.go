@@ -47,7 +47,9 @@ func listen(addr netip.AddrPort, sockets, readBuffer int, t clientTable) (*Liste
 		}
 	}
 	if sockets > 1 {
-		if err := l.steer(t); err != nil {
+		err := l.steer(t)
+		l.steered = err == nil
+		if err != nil {
 			// Serve on one socket rather than not at all: the kernel
 			// (or a sandbox) refused the program. Listen logs it.
 			for _, c := range l.conns[1:] {
@@ -79,7 +81,24 @@ func (l *Listener) steer(t clientTable) error {
 	if err = errors.Join(err, serr); err != nil {
 		return fmt.Errorf("radius: steer datagrams to their client's socket: %w", err)
 	}
-	l.steered = true
+	return nil
+}
+
+// unsteer detaches the program: the kernel then spreads datagrams over the
+// sockets by their addresses and ports.
+func (l *Listener) unsteer() error {
+	raw, err := l.conns[0].SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DETACH_REUSEPORT_BPF, 0)
+	})
+	if err = errors.Join(err, serr); err != nil {
+		return fmt.Errorf("radius: detach the steering program: %w", err)
+	}
+	l.steered = false
 	return nil
 }
 

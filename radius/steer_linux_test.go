@@ -73,9 +73,9 @@ func TestListener_SteersByClient(t *testing.T) {
 	}
 	expect(2, "127.0.0.2")
 
-	// A reload: ap3 goes, lab moves to 127.0.0.1/32; 127.0.0.9 is no
-	// client now and goes to socket 0.
-	s.ln = l
+	// A reload (before Serve, as a SIGHUP at start can come): ap3 goes,
+	// lab moves to 127.0.0.1/32; 127.0.0.9 is no client now and goes to
+	// socket 0.
 	err = s.SetClients(Config{Listen: "127.0.0.1:0", Clients: []ClientConfig{
 		{Name: "lab", Address: "127.0.0.1", Secret: secret},
 		{Name: "flood", Address: "127.0.0.2", Secret: "flood-secret"},
@@ -138,5 +138,32 @@ func TestListener_FallsBackToOneSocket(t *testing.T) {
 	defer l.Close()
 	if len(l.conns) != 1 || l.steered || l.steerErr == nil {
 		t.Fatalf("%d sockets, steered %v, reason %v; want one socket and the reason", len(l.conns), l.steered, l.steerErr)
+	}
+}
+
+// A reload to more clients than the program can test leaves the kernel to
+// spread datagrams over the sockets, as at start, and takes the clients.
+func TestSetClients_TooManyToSteer(t *testing.T) {
+	s, err := New(Config{Listen: "127.0.0.1:0", Clients: []ClientConfig{
+		{Name: "lab", Address: "127.0.0.1", Secret: secret},
+		{Name: "flood", Address: "127.0.0.2", Secret: "flood-secret"},
+	}}, &scriptedEAP{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var cs []ClientConfig
+	for i := range 1100 {
+		cs = append(cs, ClientConfig{Name: fmt.Sprint("ap", i), Address: fmt.Sprintf("10.%d.%d.1", i/250, i%250), Secret: secret})
+	}
+	if err := s.SetClients(Config{Listen: "127.0.0.1:0", Clients: cs}); err != nil {
+		t.Fatal(err)
+	}
+	if l.steered || s.Client("ap1099") == nil {
+		t.Fatalf("steered %v, new clients taken %v", l.steered, s.Client("ap1099") != nil)
 	}
 }

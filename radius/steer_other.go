@@ -24,3 +24,5 @@ func listen(addr netip.AddrPort, _, readBuffer int, _ clientTable) (*Listener, e
 }
 
 func (l *Listener) steer(clientTable) error { return nil }
+
+func (l *Listener) unsteer() error { return nil }
