@@ -126,8 +126,8 @@ type Server struct {
 	mu      sync.Mutex
 	ln      *Listener // from Listen
 	serving bool
-	wg   sync.WaitGroup
-	done chan struct{}
+	wg      sync.WaitGroup
+	done    chan struct{}
 }
 
 // New returns a server for a validated cfg. It starts nothing.
