@@ -2,6 +2,7 @@ package eap
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,9 @@ type MemoryStore struct {
 	// removed.
 	peerMu sync.RWMutex
 	peers  map[string]*atomic.Int64
+	// lastFullSweep is when a Put that found no room last swept (Unix
+	// nanoseconds by now).
+	lastFullSweep atomic.Int64
 
 	// Pseudonyms and re-authentication contexts outlive conversations by
 	// hours; they get their own bound (maxRecords) so a flood of one kind
@@ -51,21 +55,8 @@ type MemoryStore struct {
 }
 
 type memShard struct {
-	mu        sync.Mutex
-	m         map[ConversationID]*Conversation
-	lastSweep time.Time // by a Put that found the store full
-}
-
-// sweepWhenFullLocked sweeps sh for a Put that found no room, at most once
-// a second: under a flood that keeps a share full, a scan per packet would
-// cost a shard's worth of work each.
-func (s *MemoryStore) sweepWhenFullLocked(sh *memShard) {
-	now := s.now()
-	if now.Sub(sh.lastSweep) < time.Second {
-		return
-	}
-	sh.lastSweep = now
-	s.sweepLocked(sh, now)
+	mu sync.Mutex
+	m  map[ConversationID]*Conversation
 }
 
 // MemoryStoreConfig bounds a MemoryStore.
@@ -145,6 +136,31 @@ func ConversationSize(c *Conversation) int64 {
 
 // Put implements ConversationStore.
 func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
+	err := s.put(c)
+	if (errors.Is(err, ErrStoreFull) || errors.Is(err, ErrPeerFull)) && s.sweepIfDue() {
+		// Expired conversations still held count against the bounds
+		// until a sweep; one that found no room makes one (at most
+		// once a second) and tries again.
+		err = s.put(c)
+	}
+	return err
+}
+
+// sweepIfDue sweeps the conversations unless that was done less than a
+// second ago: under a flood that keeps a share full, a sweep per packet
+// would cost a scan of every conversation each. It reports whether it
+// swept.
+func (s *MemoryStore) sweepIfDue() bool {
+	now := s.now()
+	last := s.lastFullSweep.Load()
+	if now.UnixNano()-last < int64(time.Second) || !s.lastFullSweep.CompareAndSwap(last, now.UnixNano()) {
+		return false
+	}
+	s.sweepConversations(now)
+	return true
+}
+
+func (s *MemoryStore) put(c *Conversation) error {
 	sh := s.shard(c.ID)
 	size := ConversationSize(c)
 	sh.mu.Lock()
@@ -172,11 +188,8 @@ func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
 	if c.PeerShare > 0 {
 		peer = s.peerCount(c.Peer)
 		if peer.Add(1) > int64(c.PeerShare) {
-			s.sweepWhenFullLocked(sh)
-			if peer.Load() > int64(c.PeerShare) {
-				peer.Add(-1)
-				return ErrPeerFull
-			}
+			peer.Add(-1)
+			return ErrPeerFull
 		}
 	}
 	// Reserve a place, so that puts in other shards cannot all pass the
@@ -184,15 +197,12 @@ func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
 	overLive := s.live.Add(1) > s.max
 	overBytes := s.bytes.Add(size) > s.maxBytes // both reserved, whatever the first says
 	if overLive || overBytes {
-		s.sweepWhenFullLocked(sh)
-		if s.live.Load() > s.max || s.bytes.Load() > s.maxBytes {
-			s.live.Add(-1)
-			s.bytes.Add(-size)
-			if peer != nil {
-				peer.Add(-1)
-			}
-			return ErrStoreFull
+		s.live.Add(-1)
+		s.bytes.Add(-size)
+		if peer != nil {
+			peer.Add(-1)
 		}
+		return ErrStoreFull
 	}
 	if peer == nil {
 		s.peerCount(c.Peer).Add(1)
@@ -262,15 +272,19 @@ func (s *MemoryStore) Len() int { return int(s.live.Load()) }
 // (Run does).
 func (s *MemoryStore) Sweep() {
 	now := s.now()
+	s.sweepConversations(now)
+	s.recMu.Lock()
+	s.sweepRecordsLocked(now)
+	s.recMu.Unlock()
+}
+
+func (s *MemoryStore) sweepConversations(now time.Time) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		s.sweepLocked(sh, now)
 		sh.mu.Unlock()
 	}
-	s.recMu.Lock()
-	s.sweepRecordsLocked(now)
-	s.recMu.Unlock()
 }
 
 func (s *MemoryStore) sweepRecordsLocked(now time.Time) {
