@@ -15,6 +15,10 @@ type Config struct {
 	// Subscribers is the CSV file of subscriber records for the local
 	// backend (header imsi,k,opc,amf,sqn).
 	Subscribers string `yaml:"subscribers"`
+	// KeyFile holds the key-encryption keys that seal subscriber keys at
+	// rest, one "ID HEX64" line each; the first seals. Unset, the memory
+	// store seals under a key that lives as long as the process.
+	KeyFile string `yaml:"key_file"`
 	// INDBits is the length of IND in SQN = SEQ || IND (TS 33.102 C.3.2).
 	INDBits *uint `yaml:"ind_bits"`
 	// VectorRate and VectorBurst bound how fast one subscriber's SQN can

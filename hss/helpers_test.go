@@ -22,3 +22,6 @@ func mustOPc(t testing.TB, s string) (o milenage.OPc) {
 	}
 	return o
 }
+
+// testSealer seals the test stores' records.
+var testSealer = NewEphemeralSealer()

@@ -77,7 +77,7 @@ func TestReadSubscribersCSV_Rejects(t *testing.T) {
 
 func TestNewMemoryStore_RejectsDuplicateIMSI(t *testing.T) {
 	s := Subscriber{IMSI: "001010000000001"}
-	if _, err := NewMemoryStore([]Subscriber{s, s}); err == nil {
+	if _, err := NewMemoryStore([]Subscriber{s, s}, testSealer); err == nil {
 		t.Fatal("duplicate IMSI accepted")
 	}
 }
@@ -85,11 +85,11 @@ func TestNewMemoryStore_RejectsDuplicateIMSI(t *testing.T) {
 func newLocal(t *testing.T, sqn aka.SQN, amf uint16) (*Local, *MemoryStore) {
 	t.Helper()
 	k := mustKey(t, set1K)
-	store, err := NewMemoryStore([]Subscriber{{IMSI: "001010000000001", K: k, OPc: mustOPc(t, set1OPc), AMF: amf, SQN: sqn}})
+	store, err := NewMemoryStore([]Subscriber{{IMSI: "001010000000001", K: k, OPc: mustOPc(t, set1OPc), AMF: amf, SQN: sqn}}, testSealer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLocal(store, LocalConfig{INDBits: aka.DefaultINDBits})
+	l, err := NewLocal(store, LocalConfig{Sealer: testSealer, INDBits: aka.DefaultINDBits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,8 +272,8 @@ func TestSubscriber_StringRedactsKeys(t *testing.T) {
 }
 
 func BenchmarkLocalVector(b *testing.B) {
-	store, _ := NewMemoryStore([]Subscriber{{IMSI: "001010000000001", K: mustKey(b, set1K), OPc: mustOPc(b, set1OPc), AMF: 0x8000}})
-	l, _ := NewLocal(store, LocalConfig{INDBits: aka.DefaultINDBits})
+	store, _ := NewMemoryStore([]Subscriber{{IMSI: "001010000000001", K: mustKey(b, set1K), OPc: mustOPc(b, set1OPc), AMF: 0x8000}}, testSealer)
+	l, _ := NewLocal(store, LocalConfig{Sealer: testSealer, INDBits: aka.DefaultINDBits})
 	ctx := context.Background()
 	for _, nn := range []string{"", "WLAN"} {
 		name := "aka"

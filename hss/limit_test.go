@@ -20,11 +20,11 @@ func TestLocal_VectorRate(t *testing.T) {
 	store, err := NewMemoryStore([]Subscriber{
 		{IMSI: "001010000000001", K: k, OPc: opc, AMF: 0x8000},
 		{IMSI: "001010000000002", K: k, OPc: opc, AMF: 0x8000},
-	})
+	}, testSealer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLocal(store, LocalConfig{INDBits: aka.DefaultINDBits, VectorRate: 2, VectorBurst: 5, Now: now})
+	l, err := NewLocal(store, LocalConfig{Sealer: testSealer, INDBits: aka.DefaultINDBits, VectorRate: 2, VectorBurst: 5, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +73,11 @@ func TestLocal_VectorRate(t *testing.T) {
 func TestLocal_VectorRateClockBack(t *testing.T) {
 	clock := time.Unix(1_700_000_000, 0)
 	now := func() time.Time { return clock }
-	store, err := NewMemoryStore([]Subscriber{{IMSI: "001010000000001", K: mustKey(t, set1K), OPc: mustOPc(t, set1OPc), AMF: 0x8000}})
+	store, err := NewMemoryStore([]Subscriber{{IMSI: "001010000000001", K: mustKey(t, set1K), OPc: mustOPc(t, set1OPc), AMF: 0x8000}}, testSealer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLocal(store, LocalConfig{INDBits: aka.DefaultINDBits, VectorRate: 1, VectorBurst: 2, Now: now})
+	l, err := NewLocal(store, LocalConfig{Sealer: testSealer, INDBits: aka.DefaultINDBits, VectorRate: 1, VectorBurst: 2, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

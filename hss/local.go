@@ -14,6 +14,8 @@ import (
 
 // LocalConfig configures the built-in HSS.
 type LocalConfig struct {
+	// Sealer opens the subscriber records the store holds (required).
+	Sealer *Sealer
 	// INDBits is the length of IND in SQN = SEQ || IND (TS 33.102 C.3.2);
 	// aka.DefaultINDBits suits USIMs with the usual 32-entry array.
 	INDBits uint
@@ -32,6 +34,7 @@ type LocalConfig struct {
 // implements the EAP layer's VectorSource.
 type Local struct {
 	store   Store
+	sealer  *Sealer
 	indBits uint
 	limit   *vectorLimiter // nil: no bound
 }
@@ -41,13 +44,16 @@ func NewLocal(store Store, cfg LocalConfig) (*Local, error) {
 	if store == nil {
 		return nil, errors.New("hss: no subscriber store")
 	}
+	if cfg.Sealer == nil {
+		return nil, errors.New("hss: no sealer for the subscriber records")
+	}
 	if cfg.INDBits > 10 {
 		return nil, errors.New("hss: IND longer than 10 bits")
 	}
 	if cfg.VectorRate < 0 || (cfg.VectorRate > 0 && cfg.VectorBurst < 1) {
 		return nil, errors.New("hss: vector rate needs a positive burst")
 	}
-	l := &Local{store: store, indBits: cfg.INDBits}
+	l := &Local{store: store, sealer: cfg.Sealer, indBits: cfg.INDBits}
 	if cfg.VectorRate > 0 {
 		l.limit = newVectorLimiter(cfg.VectorRate, cfg.VectorBurst, cfg.Now)
 	}
@@ -63,22 +69,27 @@ func (l *Local) Vector(ctx context.Context, imsi, networkName string) (aka.Vecto
 	if l.limit != nil && !l.limit.take(imsi) {
 		return aka.Vector{}, aka.ErrVectorRate
 	}
-	cred, sqn, err := l.store.AdvanceSQN(ctx, imsi, l.indBits)
+	rec, sqn, err := l.store.AdvanceSQN(ctx, imsi, l.indBits)
 	if err != nil {
 		if l.limit != nil && errors.Is(err, aka.ErrUnknownSubscriber) {
 			l.limit.forget(imsi) // entries only for subscribers we have
 		}
 		return aka.Vector{}, err
 	}
-	defer clear(cred.K[:])
-	defer clear(cred.OPc[:])
-	amf := cred.AMF
+	// Opened here, just before Milenage, and wiped after.
+	k, opc, err := l.sealer.Open(imsi, rec.Sealed)
+	defer clear(k[:])
+	defer clear(opc[:])
+	if err != nil {
+		return aka.Vector{}, err
+	}
+	amf := rec.AMF
 	if networkName != "" {
 		amf |= aka.AMFSeparationBit
 	}
 	var r [aka.RANDLen]byte
 	rand.Read(r[:]) // never fails (crypto/rand, Go 1.24+)
-	v := aka.NewVector(milenage.New(cred.K, cred.OPc), &r, sqn, amf)
+	v := aka.NewVector(milenage.New(k, opc), &r, sqn, amf)
 	if networkName != "" {
 		if err := v.ToPrime([]byte(networkName)); err != nil {
 			return aka.Vector{}, err
@@ -90,13 +101,17 @@ func (l *Local) Vector(ctx context.Context, imsi, networkName string) (aka.Vecto
 // Resync verifies the AUTS a USIM sent for rand and moves the subscriber's
 // SQN past the USIM's (TS 33.102 6.3.5).
 func (l *Local) Resync(ctx context.Context, imsi string, rand *[aka.RANDLen]byte, auts *[aka.AUTSLen]byte) error {
-	cred, err := l.store.Credentials(ctx, imsi)
+	rec, err := l.store.Record(ctx, imsi)
 	if err != nil {
 		return err
 	}
-	defer clear(cred.K[:])
-	defer clear(cred.OPc[:])
-	sqnMS, err := aka.VerifyAUTS(milenage.New(cred.K, cred.OPc), rand, auts)
+	k, opc, err := l.sealer.Open(imsi, rec.Sealed)
+	defer clear(k[:])
+	defer clear(opc[:])
+	if err != nil {
+		return err
+	}
+	sqnMS, err := aka.VerifyAUTS(milenage.New(k, opc), rand, auts)
 	if err != nil {
 		return err
 	}

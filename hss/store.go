@@ -30,23 +30,27 @@ func (s Subscriber) String() string { return "hss.Subscriber{IMSI:" + s.IMSI + "
 // GoString does the same for %#v.
 func (s Subscriber) GoString() string { return s.String() }
 
-// Credentials are what a vector needs from a subscriber record.
-type Credentials struct {
-	K   milenage.Key
-	OPc milenage.OPc
-	AMF uint16
+// Record is a subscriber as a Store holds it: K and OPc sealed (Sealer),
+// never in the clear.
+type Record struct {
+	Sealed []byte
+	AMF    uint16
 }
 
-// Store keeps subscriber records. The SQN operations must be atomic for
+// String keeps the sealed keys out of logs all the same.
+func (r Record) String() string { return "hss.Record{REDACTED}" }
+
+// Store keeps subscriber records. It sees sealed keys only: this package
+// opens them, just before Milenage. The SQN operations must be atomic for
 // every node that shares the store: that is what guarantees no SQN is ever
 // issued twice.
 type Store interface {
-	// Credentials returns the keys of imsi, or aka.ErrUnknownSubscriber.
-	Credentials(ctx context.Context, imsi string) (Credentials, error)
+	// Record returns the subscriber's record, or aka.ErrUnknownSubscriber.
+	Record(ctx context.Context, imsi string) (Record, error)
 	// AdvanceSQN advances the subscriber's SQN to the next fresh value
-	// (aka.SQN.Next) and returns it with the credentials, in one step so
-	// that a remote store needs one round trip per vector.
-	AdvanceSQN(ctx context.Context, imsi string, indBits uint) (Credentials, aka.SQN, error)
+	// (aka.SQN.Next) and returns it with the record, in one step so that
+	// a remote store needs one round trip per vector.
+	AdvanceSQN(ctx context.Context, imsi string, indBits uint) (Record, aka.SQN, error)
 	// ResyncSQN moves the subscriber's SQN past sqnMS, the USIM's highest
 	// accepted SQN (aka.SQN.AfterResync), so that the next AdvanceSQN is
 	// fresh for that USIM. It never moves the SQN backwards.
@@ -60,18 +64,24 @@ type Store interface {
 // restarts and are shared by several nodes, use the Redis store.
 type MemoryStore struct {
 	mu   sync.Mutex
-	subs map[string]*Subscriber
+	subs map[string]*memSubscriber
 }
 
-// NewMemoryStore returns a store holding subs. IMSIs must be unique.
-func NewMemoryStore(subs []Subscriber) (*MemoryStore, error) {
-	m := &MemoryStore{subs: make(map[string]*Subscriber, len(subs))}
+type memSubscriber struct {
+	rec Record
+	sqn aka.SQN
+}
+
+// NewMemoryStore returns a store holding subs, their keys sealed by sealer
+// as they are loaded (the caller wipes subs). IMSIs must be unique.
+func NewMemoryStore(subs []Subscriber, sealer *Sealer) (*MemoryStore, error) {
+	m := &MemoryStore{subs: make(map[string]*memSubscriber, len(subs))}
 	for i := range subs {
-		s := subs[i]
+		s := &subs[i]
 		if _, dup := m.subs[s.IMSI]; dup {
 			return nil, fmt.Errorf("hss: subscriber %s listed twice", s.IMSI)
 		}
-		m.subs[s.IMSI] = &s
+		m.subs[s.IMSI] = &memSubscriber{rec: Record{Sealed: sealer.Seal(s.IMSI, &s.K, &s.OPc), AMF: s.AMF}, sqn: s.SQN}
 	}
 	return m, nil
 }
@@ -83,31 +93,31 @@ func (m *MemoryStore) Len() int {
 	return len(m.subs)
 }
 
-// Credentials implements Store.
-func (m *MemoryStore) Credentials(_ context.Context, imsi string) (Credentials, error) {
+// Record implements Store.
+func (m *MemoryStore) Record(_ context.Context, imsi string) (Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.subs[imsi]
 	if !ok {
-		return Credentials{}, aka.ErrUnknownSubscriber
+		return Record{}, aka.ErrUnknownSubscriber
 	}
-	return Credentials{K: s.K, OPc: s.OPc, AMF: s.AMF}, nil
+	return s.rec, nil
 }
 
 // AdvanceSQN implements Store.
-func (m *MemoryStore) AdvanceSQN(_ context.Context, imsi string, indBits uint) (Credentials, aka.SQN, error) {
+func (m *MemoryStore) AdvanceSQN(_ context.Context, imsi string, indBits uint) (Record, aka.SQN, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.subs[imsi]
 	if !ok {
-		return Credentials{}, 0, aka.ErrUnknownSubscriber
+		return Record{}, 0, aka.ErrUnknownSubscriber
 	}
-	next, err := s.SQN.Next(indBits)
+	next, err := s.sqn.Next(indBits)
 	if err != nil {
-		return Credentials{}, 0, err
+		return Record{}, 0, err
 	}
-	s.SQN = next
-	return Credentials{K: s.K, OPc: s.OPc, AMF: s.AMF}, next, nil
+	s.sqn = next
+	return s.rec, next, nil
 }
 
 // ResyncSQN implements Store.
@@ -121,11 +131,11 @@ func (m *MemoryStore) ResyncSQN(_ context.Context, imsi string, sqnMS aka.SQN, i
 	// The store keeps the last SQN issued. AfterResync is above both what
 	// we issued and what the USIM accepted; marking it issued skips one
 	// value, which costs nothing and keeps every issued SQN unique.
-	next, err := s.SQN.AfterResync(sqnMS, indBits)
+	next, err := s.sqn.AfterResync(sqnMS, indBits)
 	if err != nil {
 		return err
 	}
-	s.SQN = next
+	s.sqn = next
 	return nil
 }
 
@@ -137,5 +147,5 @@ func (m *MemoryStore) SQN(imsi string) (aka.SQN, bool) {
 	if !ok {
 		return 0, false
 	}
-	return s.SQN, true
+	return s.sqn, true
 }

@@ -68,6 +68,34 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
+// TestOnlyKeyHoldersImportMilenage: K and OPc are opened only inside hss,
+// just before Milenage; the other packages that run Milenage are aka (the
+// vector itself), and the simulated USIMs of aaabench and aaactl's
+// vector command, which take K from their operator. A store, a front end
+// or the EAP server importing milenage would be a key in the wrong place.
+// Test files (the test peers) may.
+func TestOnlyKeyHoldersImportMilenage(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	allowed := []string{"aka", "hss", "cmd/aaabench", "cmd/aaactl"}
+	importers := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], module), "/")
+		if slices.Contains(fields[1:], module+"/milenage") {
+			importers++
+			if !slices.Contains(allowed, pkg) {
+				t.Errorf("%s imports milenage: only %v may", pkg, allowed)
+			}
+		}
+	}
+	if importers == 0 {
+		t.Fatal("no package imports milenage: the rule matched nothing")
+	}
+}
+
 // TestNoForbiddenCalls: non-test code never uses math/rand (salts, RANDs and
 // conversation IDs come from crypto/rand) nor reflect.DeepEqual (MACs and RES
 // are compared in constant time). The one exception is the load generator,

@@ -36,11 +36,12 @@ func testSubscribers(n int) []hss.Subscriber {
 // fast re-authentication, result indications offered).
 func newTestEAPServer(t testing.TB, subs []hss.Subscriber, methods ...eap.Type) *eap.Server {
 	t.Helper()
-	st, err := hss.NewMemoryStore(subs)
+	sealer := hss.NewEphemeralSealer()
+	st, err := hss.NewMemoryStore(subs, sealer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := hss.NewLocal(st, hss.LocalConfig{INDBits: aka.DefaultINDBits})
+	local, err := hss.NewLocal(st, hss.LocalConfig{Sealer: sealer, INDBits: aka.DefaultINDBits})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,22 +60,20 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration is risky", zap.String("warning", w))
 	}
-	csv, err := readFile(fsys, cfg.HSS.Subscribers)
+	sealer, err := newSealer(cfg.HSS.KeyFile)
 	if err != nil {
-		// Not the path: the operator knows it, and a value is never
-		// printed, whatever was typed into the field.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("hss.subscribers: cannot read the file: %w", err)
+		return nil, err
+	}
+	csv, err := readNamedFile(fsys, "hss.subscribers", cfg.HSS.Subscribers)
+	if err != nil {
+		return nil, err
 	}
 	subs, err := hss.ReadSubscribersCSV(bytes.NewReader(csv))
 	clear(csv)
 	if err != nil {
 		return nil, fmt.Errorf("hss.subscribers: %w", err)
 	}
-	store, err := hss.NewMemoryStore(subs)
+	store, err := hss.NewMemoryStore(subs, sealer)
 	for i := range subs {
 		clear(subs[i].K[:])
 		clear(subs[i].OPc[:])
@@ -84,6 +82,7 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		return nil, fmt.Errorf("hss.subscribers: %w", err)
 	}
 	vectors, err := hss.NewLocal(store, hss.LocalConfig{
+		Sealer:      sealer,
 		INDBits:     *cfg.HSS.INDBits,
 		VectorRate:  cfg.HSS.VectorRate,
 		VectorBurst: cfg.HSS.VectorBurst,
@@ -123,6 +122,46 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		zap.Bool("result_indications", sc.ResultIndications),
 		zap.Int("identity_privacy_keys", len(cfg.EAP.IdentityPrivacy.Keys)))
 	return &app{cfg: cfg, log: log, level: level, convs: convs, radius: rs}, nil
+}
+
+// readNamedFile reads a file the configuration names under key. The error
+// names the key, not the path: the operator knows it, and a value is never
+// printed, whatever was typed into the field.
+func readNamedFile(fsys fs.FS, key, name string) ([]byte, error) {
+	data, err := readFile(fsys, name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: cannot read the file: %w", key, err)
+	}
+	return data, nil
+}
+
+// newSealer is the sealer of subscriber keys: under the keys of
+// hss.key_file, or under a key of this process's own.
+func newSealer(keyFile string) (*hss.Sealer, error) {
+	if keyFile == "" {
+		return hss.NewEphemeralSealer(), nil
+	}
+	data, err := readNamedFile(nil, "hss.key_file", keyFile)
+	if err != nil {
+		return nil, err
+	}
+	keks, err := hss.ReadKEKs(bytes.NewReader(data))
+	clear(data)
+	if err != nil {
+		return nil, fmt.Errorf("hss.key_file: %w", err)
+	}
+	sealer, err := hss.NewSealer(keks)
+	for i := range keks {
+		clear(keks[i].Key[:])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hss.key_file: %w", err)
+	}
+	return sealer, nil
 }
 
 // radiusConfig is cfg's radius section with what it shares among the

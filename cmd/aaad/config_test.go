@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -564,5 +565,39 @@ func TestDecodeErrorNamesTheKey(t *testing.T) {
 		"config: something else (value)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}
+
+// hss.key_file seals the subscribers' keys under the operator's keys; a
+// file that does not read or parse is refused by key, never quoted.
+func TestNewApp_KeyFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "kek")
+	secretHex := strings.Repeat("5e", 32)
+	if err := os.WriteFile(good, []byte("2026 "+secretHex+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "kek-bad")
+	if err := os.WriteFile(bad, []byte("2026 "+secretHex[:60]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{good, ""},
+		{bad, "hss.key_file: key file: line 1"},
+		{filepath.Join(dir, "missing"), "hss.key_file: cannot read the file"},
+	} {
+		cfg, err := loadConfig([]byte(strings.Replace(minimal, "hss:\n", "hss:\n  key_file: "+tc.file+"\n", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = newApp(cfg, configs.FS)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Fatalf("%s: %v", tc.file, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Fatalf("%s: err = %v, want %q", tc.file, err, tc.want)
+		case err != nil && (strings.Contains(err.Error(), "5e5e") || strings.Contains(err.Error(), dir)):
+			t.Fatalf("the error quotes the key or the path: %v", err)
+		}
 	}
 }
