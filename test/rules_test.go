@@ -32,6 +32,7 @@ func TestImportDirection(t *testing.T) {
 		// Stores implement the contracts eap (and hss) declare; their
 		// suites import only what they test.
 		"eap/storetest":      {"eap"},
+		"hss/storetest":      {"aka", "hss"},
 		"store/redisstore":   {"eap"},
 		"internal/redistest": {},
 	}
