@@ -33,7 +33,7 @@ func TestImportDirection(t *testing.T) {
 		// suites import only what they test.
 		"eap/storetest":      {"eap"},
 		"hss/storetest":      {"aka", "hss"},
-		"store/redisstore":   {"eap"},
+		"store/redisstore":   {"aka", "eap", "hss"},
 		"internal/redistest": {},
 	}
 	forbiddenStd := map[string][]string{
