@@ -12,8 +12,10 @@ import (
 type Config struct {
 	// Backend is where vectors come from: "local" (Milenage here).
 	Backend string `yaml:"backend"`
-	// Subscribers is the CSV file of subscriber records for the local
-	// backend (header imsi,k,opc,amf,sqn).
+	// Subscribers is the CSV file of subscriber records (header
+	// imsi,k,opc,amf,sqn): the memory store holds it; with Redis it is
+	// imported at start (never lowering a stored SQN) and may be left
+	// out.
 	Subscribers string `yaml:"subscribers"`
 	// KeyFile holds the key-encryption keys that seal subscriber keys at
 	// rest, one "ID HEX64" line each; the first seals. Unset, the memory
@@ -52,9 +54,6 @@ func (c *Config) Validate(prefix string) error {
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, msg)) }
 	switch c.Backend {
 	case "local":
-		if c.Subscribers == "" {
-			bad("subscribers", "required for the local backend")
-		}
 	default:
 		bad("backend", "unknown backend, want local")
 	}

@@ -166,6 +166,10 @@ type serverConfig struct {
 	// Clients are RADIUS clients added after "lab" (127.0.0.0/8): a /32
 	// inside it is more specific and wins for that source address.
 	Clients []clientEntry
+	// RedisAddr, when set, makes the store Redis at that address (or
+	// socket); KeyFile is hss.key_file.
+	RedisAddr string
+	KeyFile   string
 }
 
 // clientEntry is one more entry of radius.clients.
@@ -324,7 +328,14 @@ func (c serverConfig) yaml(subscribersCSV string) string {
 		fmt.Fprintf(&b, "  %s\n", l)
 	}
 	fmt.Fprintf(&b, "hss:\n  backend: local\n  subscribers: %s\n", yamlString(subscribersCSV))
-	fmt.Fprintf(&b, "store:\n  backend: memory\n")
+	if c.KeyFile != "" {
+		fmt.Fprintf(&b, "  key_file: %s\n", yamlString(c.KeyFile))
+	}
+	if c.RedisAddr != "" {
+		fmt.Fprintf(&b, "store:\n  backend: redis\n  redis:\n    addrs: [%s]\n", yamlString(c.RedisAddr))
+	} else {
+		fmt.Fprintf(&b, "store:\n  backend: memory\n")
+	}
 	return b.String()
 }
 

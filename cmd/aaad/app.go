@@ -13,12 +13,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/aaa-project/aaa/aka"
 	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/hss"
 	"github.com/aaa-project/aaa/radius"
+	"github.com/aaa-project/aaa/store/redisstore"
 )
 
 // app is aaad wired from a validated configuration. newApp starts nothing,
@@ -26,9 +29,14 @@ import (
 type app struct {
 	cfg    *Config
 	log    *zap.Logger
-	level  zap.AtomicLevel // log.level, changed by a reload
-	convs  *eap.MemoryStore
+	level  zap.AtomicLevel  // log.level, changed by a reload
+	convs  *eap.MemoryStore // the memory store; nil with Redis
 	radius *radius.Server
+	// With store.backend redis: the client, the subscriber store, and
+	// what hss.subscribers holds, to import at start.
+	rdb         redis.UniversalClient
+	subscribers *redisstore.SubscriberStore
+	imports     []subscriberImport
 	// source reads the configuration again for a reload: the file named
 	// by --config, or the built-in defaults.
 	source func() ([]byte, error)
@@ -64,23 +72,49 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	csv, err := readNamedFile(fsys, "hss.subscribers", cfg.HSS.Subscribers)
-	if err != nil {
-		return nil, err
+	var subs []hss.Subscriber
+	if cfg.HSS.Subscribers != "" {
+		csv, err := readNamedFile(fsys, "hss.subscribers", cfg.HSS.Subscribers)
+		if err != nil {
+			return nil, err
+		}
+		subs, err = hss.ReadSubscribersCSV(bytes.NewReader(csv))
+		clear(csv)
+		if err != nil {
+			return nil, fmt.Errorf("hss.subscribers: %w", err)
+		}
 	}
-	subs, err := hss.ReadSubscribersCSV(bytes.NewReader(csv))
-	clear(csv)
-	if err != nil {
-		return nil, fmt.Errorf("hss.subscribers: %w", err)
+	a := &app{cfg: cfg, log: log, level: level}
+	var (
+		store    hss.Store
+		eapStore eap.Store
+	)
+	switch cfg.Store.Backend {
+	case "redis":
+		a.rdb = redisstore.NewClient(cfg.Store.Redis)
+		rs := redisstore.NewSubscriberStore(a.rdb, cfg.Store.Redis.Prefix)
+		store, eapStore = rs, redisstore.NewEAPStore(a.rdb, redisstore.EAPConfig{Prefix: cfg.Store.Redis.Prefix})
+		// Sealed now, written to Redis when aaad starts (not by
+		// --check-config).
+		for i := range subs {
+			a.imports = append(a.imports, subscriberImport{imsi: subs[i].IMSI, sqn: subs[i].SQN,
+				rec: hss.Record{Sealed: sealer.Seal(subs[i].IMSI, &subs[i].K, &subs[i].OPc), AMF: subs[i].AMF}})
+		}
+		a.subscribers = rs
+	default:
+		mem, err := hss.NewMemoryStore(subs, sealer)
+		if err != nil {
+			wipe(subs)
+			return nil, fmt.Errorf("hss.subscribers: %w", err)
+		}
+		a.convs = eap.NewMemoryStore(eap.MemoryStoreConfig{
+			MaxConversations: cfg.EAP.MaxConversations,
+			MaxBytes:         int64(cfg.EAP.MaxConversationMiB) << 20,
+		})
+		store, eapStore = mem, a.convs
+		log.Info("subscribers loaded", zap.Int("count", mem.Len()))
 	}
-	store, err := hss.NewMemoryStore(subs, sealer)
-	for i := range subs {
-		clear(subs[i].K[:])
-		clear(subs[i].OPc[:])
-	}
-	if err != nil {
-		return nil, fmt.Errorf("hss.subscribers: %w", err)
-	}
+	wipe(subs)
 	vectors, err := hss.NewLocal(store, hss.LocalConfig{
 		Sealer:      sealer,
 		INDBits:     *cfg.HSS.INDBits,
@@ -90,10 +124,6 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hss: %w", err)
 	}
-	convs := eap.NewMemoryStore(eap.MemoryStoreConfig{
-		MaxConversations: cfg.EAP.MaxConversations,
-		MaxBytes:         int64(cfg.EAP.MaxConversationMiB) << 20,
-	})
 	sc, err := cfg.EAP.ServerConfig()
 	if err != nil {
 		return nil, err
@@ -105,23 +135,55 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		}
 		sc.Identities = dec
 	}
-	eapServer, err := eap.NewServer(sc, vectors, convs)
+	eapServer, err := eap.NewServer(sc, vectors, eapStore)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := radius.New(radiusConfig(cfg), eapServer, log.Named("radius"))
+	a.radius, err = radius.New(radiusConfig(cfg), eapServer, log.Named("radius"))
 	if err != nil {
 		return nil, err
 	}
-	log.Info("subscribers loaded", zap.Int("count", store.Len()))
 	log.Info("eap configured",
+		zap.String("store", cfg.Store.Backend),
 		zap.Strings("methods", cfg.EAP.Methods),
 		zap.Bool("pseudonyms", sc.Pseudonyms.Enabled),
 		zap.Bool("stateless_pseudonyms", sc.Pseudonyms.Sealed != nil),
 		zap.Bool("fast_reauth", sc.FastReauth.Enabled),
 		zap.Bool("result_indications", sc.ResultIndications),
 		zap.Int("identity_privacy_keys", len(cfg.EAP.IdentityPrivacy.Keys)))
-	return &app{cfg: cfg, log: log, level: level, convs: convs, radius: rs}, nil
+	return a, nil
+}
+
+// wipe clears the keys of subscribers read from a file.
+func wipe(subs []hss.Subscriber) {
+	for i := range subs {
+		clear(subs[i].K[:])
+		clear(subs[i].OPc[:])
+	}
+}
+
+// subscriberImport is a subscriber of hss.subscribers to write into Redis
+// at start, its keys sealed.
+type subscriberImport struct {
+	imsi string
+	rec  hss.Record
+	sqn  aka.SQN
+}
+
+// importSubscribers writes hss.subscribers into Redis. A stored SQN is
+// never lowered, so restarting with the same file issues no SQN twice.
+func (a *app) importSubscribers(ctx context.Context) error {
+	if len(a.imports) == 0 {
+		return nil
+	}
+	for i, s := range a.imports {
+		if err := a.subscribers.Put(ctx, s.imsi, s.rec, s.sqn, *a.cfg.HSS.INDBits); err != nil {
+			return fmt.Errorf("hss.subscribers: row %d into Redis: %w", i+1, err)
+		}
+	}
+	a.log.Info("subscribers imported into redis", zap.Int("count", len(a.imports)))
+	a.imports = nil
+	return nil
 }
 
 // readNamedFile reads a file the configuration names under key. The error
@@ -177,6 +239,15 @@ func radiusConfig(cfg *Config) radius.Config {
 // configuration.
 func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 	defer a.log.Sync()
+	if a.rdb != nil {
+		defer a.rdb.Close()
+		ictx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := a.importSubscribers(ictx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
 	conn, err := a.radius.Listen()
 	if err != nil {
 		return fmt.Errorf("radius.listen: %w", err)
@@ -185,7 +256,9 @@ func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 
 	serveCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go a.convs.Run(serveCtx, a.cfg.EAP.ConversationTimeout/4+time.Second)
+	if a.convs != nil {
+		go a.convs.Run(serveCtx, a.cfg.EAP.ConversationTimeout/4+time.Second)
+	}
 
 	var admin *http.Server
 	if a.cfg.Admin.Listen != "" {
@@ -232,6 +305,9 @@ func (a *app) startAdmin() (*http.Server, error) {
 	expvar.Publish("radius", expvar.Func(func() any { return stats.Snapshot() }))
 	expvar.Publish("radius_clients", expvar.Func(func() any { return a.radius.ClientStats() }))
 	expvar.Publish("eap_store", expvar.Func(func() any {
+		if a.convs == nil {
+			return map[string]string{"backend": a.cfg.Store.Backend}
+		}
 		p, r := a.convs.Records()
 		return map[string]int64{"conversations": int64(a.convs.Len()), "conversation_bytes": a.convs.Bytes(),
 			"pseudonyms": int64(p), "reauth_contexts": int64(r)}

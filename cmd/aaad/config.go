@@ -20,6 +20,7 @@ import (
 	"github.com/aaa-project/aaa/hss"
 	"github.com/aaa-project/aaa/privacy"
 	"github.com/aaa-project/aaa/radius"
+	"github.com/aaa-project/aaa/store/redisstore"
 )
 
 // Config is the whole configuration file. Each section validates itself and
@@ -49,7 +50,11 @@ type LogConfig struct {
 
 // StoreConfig is the store section: where conversation state lives.
 type StoreConfig struct {
-	Backend string `yaml:"backend"`
+	// Backend is where conversations, pseudonyms, re-authentication
+	// contexts and subscribers live: "memory" (this process) or "redis"
+	// (shared by every node that names the same Redis).
+	Backend string            `yaml:"backend"`
+	Redis   redisstore.Config `yaml:"redis"`
 }
 
 // AdminConfig is the admin section: counters (expvar) and, when asked,
@@ -72,6 +77,7 @@ func (c *Config) setDefaults() {
 	if c.Store.Backend == "" {
 		c.Store.Backend = "memory"
 	}
+	c.Store.Redis.SetDefaults()
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = 5 * time.Second
 	}
@@ -91,8 +97,20 @@ func (c *Config) validate() error {
 	}
 	errs = append(errs, c.RADIUS.Validate("radius"), c.EAP.Validate("eap"),
 		c.EAP.IdentityPrivacy.Validate("eap.identity_privacy"), c.HSS.Validate("hss"))
-	if c.Store.Backend != "memory" {
-		errs = append(errs, errors.New("store.backend: want memory"))
+	switch c.Store.Backend {
+	case "memory":
+		if c.HSS.Subscribers == "" {
+			errs = append(errs, errors.New("hss.subscribers: required with store.backend memory"))
+		}
+	case "redis":
+		errs = append(errs, c.Store.Redis.Validate("store.redis"))
+		if c.HSS.KeyFile == "" {
+			// An ephemeral key would seal records that no other node,
+			// and no later start, could open.
+			errs = append(errs, errors.New("hss.key_file: required with store.backend redis: every node, now and after a restart, must open the keys sealed in Redis"))
+		}
+	default:
+		errs = append(errs, errors.New("store.backend: want memory or redis"))
 	}
 	if c.Admin.Listen != "" {
 		ap, err := netip.ParseAddrPort(c.Admin.Listen)
