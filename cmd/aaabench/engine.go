@@ -112,15 +112,7 @@ func newEngine(cfg *config, server netip.AddrPort, subs []*usim) (*engine, error
 		stopCh:  make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	network := "udp4"
-	if server.Addr().Is6() {
-		network = "udp6"
-	}
-	raddr := net.UDPAddrFromAddrPort(server)
-	var laddr *net.UDPAddr
-	if cfg.bind.IsValid() {
-		laddr = &net.UDPAddr{IP: cfg.bind.AsSlice()}
-	}
+	network, laddr, raddr := udpEndpoints(server, cfg.bind)
 	for range cfg.sockets {
 		// Connected: the kernel keeps the route and drops datagrams
 		// from any other source (read checks the source too).
@@ -753,4 +745,17 @@ func (c *conv) finish(r reason) {
 	}
 	e.st.failures[r].Add(1)
 	e.afterEnd(c, e.now())
+}
+
+// udpEndpoints is the network and addresses of the sockets the load and
+// the flood open towards server, from bind when it is set.
+func udpEndpoints(server netip.AddrPort, bind netip.Addr) (network string, laddr, raddr *net.UDPAddr) {
+	network = "udp4"
+	if server.Addr().Is6() {
+		network = "udp6"
+	}
+	if bind.IsValid() {
+		laddr = &net.UDPAddr{IP: bind.AsSlice()}
+	}
+	return network, laddr, net.UDPAddrFromAddrPort(server)
 }

@@ -450,15 +450,7 @@ func newFlooder(cfg *floodConfig, server netip.AddrPort) (*flooder, error) {
 		}
 		f.ids = ids
 	}
-	network := "udp4"
-	if server.Addr().Is6() {
-		network = "udp6"
-	}
-	raddr := net.UDPAddrFromAddrPort(server)
-	var laddr *net.UDPAddr
-	if cfg.bind.IsValid() {
-		laddr = &net.UDPAddr{IP: cfg.bind.AsSlice()}
-	}
+	network, laddr, raddr := udpEndpoints(server, cfg.bind)
 	buf := 1 << 20
 	if cfg.sockets > 64 {
 		buf = 256 << 10
