@@ -31,6 +31,10 @@ const (
 	// indications and an AKA-Notification "Success" is outstanding; its
 	// acknowledgement gets EAP-Success (RFC 4187 6.2).
 	StateSuccessNotification
+	// StateDone: the conversation ended; Reply holds the EAP-Success or
+	// EAP-Failure sent, kept (by a store shared between nodes) for a
+	// retransmission that reaches another node.
+	StateDone
 )
 
 func (s State) String() string {
@@ -45,6 +49,8 @@ func (s State) String() string {
 		return "reauth"
 	case StateSuccessNotification:
 		return "success_notification"
+	case StateDone:
+		return "done"
 	}
 	return "unknown"
 }
@@ -62,13 +68,24 @@ type Conversation struct {
 	Peer      string
 	PeerShare int
 	// Version is the stored version this copy was read at (0: never
-	// stored). Put and Delete succeed only while it is current, so two
+	// stored). Put and Finish succeed only while it is current, so two
 	// packets working on copies of one conversation cannot both act.
 	Version uint32
+	// Cached is set by a store whose Get answered from the copy this
+	// node wrote last (not stored): another node may have moved the
+	// conversation on since, which Put and Finish find out.
+	Cached  bool
 	State   State
 	Method  Type  // TypeAKA or TypeAKAPrime
 	LastID  uint8 // Identifier of the request we sent last
 	Expires time.Time
+
+	// Reply is the last message sent (a request, or once StateDone the
+	// EAP-Success or EAP-Failure) and ReplyTo the digest of the response
+	// it answered (replyDigest): a retransmission of that response gets
+	// Reply again, on whichever node it lands.
+	Reply   []byte
+	ReplyTo [16]byte
 
 	// Identity is the identity keys are derived from: the last AT_IDENTITY,
 	// or the EAP-Response/Identity when none was sent (RFC 4187 7).
@@ -157,8 +174,12 @@ var (
 // compare versions so that of two packets working on one conversation only
 // the first to write wins (a compare-and-swap, atomic on every node).
 type ConversationStore interface {
-	// Get copies the live conversation id into c, Version included.
+	// Get copies the live conversation id into c, Version included. A
+	// store shared between nodes may answer from the copy this node
+	// wrote last, without asking the backend, and then sets c.Cached.
 	Get(ctx context.Context, id ConversationID, c *Conversation) error
+	// GetFresh is Get from the backend itself, never from a cached copy.
+	GetFresh(ctx context.Context, id ConversationID, c *Conversation) error
 	// Put stores a copy of c under c.ID until c.Expires and advances
 	// c.Version: a new conversation (Version 0) only if id is free, an
 	// existing one only if its stored Version is still c.Version.
@@ -168,8 +189,19 @@ type ConversationStore interface {
 	// live, Put refuses it with ErrPeerFull; past the store's own bounds
 	// (entries or bytes), with ErrStoreFull.
 	Put(ctx context.Context, c *Conversation) error
-	// Delete forgets id if its stored Version is still version
-	// (ErrConversationConflict if not, ErrConversationNotFound if it is
-	// gone). Version 0 (never stored) is a no-op.
-	Delete(ctx context.Context, id ConversationID, version uint32) error
+	// Finish ends the conversation c was read at, if its stored Version
+	// is still c.Version (ErrConversationConflict if not,
+	// ErrConversationNotFound if it is gone; Version 0, never stored, is
+	// no conflict), and stores the records h hands out (h may be nil),
+	// in one round trip where the backend allows.
+	//
+	// c is the conversation as it ended (State StateDone, Reply the
+	// EAP-Success or EAP-Failure): a store shared between nodes keeps it
+	// until c.Expires, so that a retransmission reaching another node
+	// gets the same answer; a store of one process may forget it at once
+	// (the transport's duplicate cache answers retransmissions there).
+	// The records are stored whatever the outcome for c: a copy that
+	// lost the race hands out the same ones. If only they could not be
+	// stored, Finish returns ErrRecordsNotStored.
+	Finish(ctx context.Context, c *Conversation, h *Handouts) error
 }

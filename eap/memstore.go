@@ -1,6 +1,7 @@
 package eap
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -131,7 +132,7 @@ func (s *MemoryStore) Get(_ context.Context, id ConversationID, c *Conversation)
 // peer name is not counted: it is shared with the configuration.
 func ConversationSize(c *Conversation) int64 {
 	const entry = int64(unsafe.Sizeof(Conversation{})) + 64 // + map slot and pointer
-	return entry + int64(len(c.Identity)+len(c.IMSI)+len(c.IDHash)+len(c.NextPseudonym)+len(c.NextReauthID))
+	return entry + int64(len(c.Identity)+len(c.IMSI)+len(c.IDHash)+len(c.NextPseudonym)+len(c.NextReauthID)+len(c.Reply))
 }
 
 // Put implements ConversationStore.
@@ -177,6 +178,8 @@ func (s *MemoryStore) put(c *Conversation) error {
 		}
 		c.Version++
 		*p = *c
+		p.Reply = bytes.Clone(c.Reply) // c's aliases the caller's buffer
+		p.Cached = false
 		return nil
 	}
 	if c.Version != 0 {
@@ -210,6 +213,8 @@ func (s *MemoryStore) put(c *Conversation) error {
 	c.Version = 1
 	p := new(Conversation)
 	*p = *c
+	p.Reply = bytes.Clone(c.Reply)
+	p.Cached = false
 	sh.m[c.ID] = p
 	return nil
 }
@@ -245,8 +250,32 @@ func (s *MemoryStore) PeerLen(peer string) int {
 // Bytes is what the conversations held take, as ConversationSize counts.
 func (s *MemoryStore) Bytes() int64 { return s.bytes.Load() }
 
-// Delete implements ConversationStore.
-func (s *MemoryStore) Delete(_ context.Context, id ConversationID, version uint32) error {
+// GetFresh implements ConversationStore: this store has no other copy.
+func (s *MemoryStore) GetFresh(ctx context.Context, id ConversationID, c *Conversation) error {
+	return s.Get(ctx, id, c)
+}
+
+// Finish implements ConversationStore. One process needs no finished
+// conversations (the transport's duplicate cache answers retransmissions):
+// it forgets c at once.
+func (s *MemoryStore) Finish(ctx context.Context, c *Conversation, h *Handouts) error {
+	err := s.end(c.ID, c.Version)
+	if h != nil {
+		var failed bool
+		if h.Pseudonym != "" {
+			failed = s.PutPseudonym(ctx, h.Pseudonym, h.PseudonymRecord) != nil
+		}
+		if h.Reauth != nil {
+			failed = s.PutReauth(ctx, h.ReauthID, h.Reauth) != nil || failed
+		}
+		if failed && err == nil {
+			err = ErrRecordsNotStored
+		}
+	}
+	return err
+}
+
+func (s *MemoryStore) end(id ConversationID, version uint32) error {
 	if version == 0 {
 		return nil
 	}

@@ -28,16 +28,16 @@ func TestMemoryStore_CompareAndSwap(t *testing.T) {
 	if err := s.Put(ctx, &b); !errors.Is(err, ErrConversationConflict) {
 		t.Fatalf("update from the stale copy b: %v, want a conflict", err)
 	}
-	if err := s.Delete(ctx, c.ID, b.Version); !errors.Is(err, ErrConversationConflict) {
+	if err := s.Finish(ctx, &Conversation{ID: c.ID, Version: b.Version, State: StateDone}, nil); !errors.Is(err, ErrConversationConflict) {
 		t.Fatalf("delete from the stale copy: %v", err)
 	}
-	if err := s.Delete(ctx, c.ID, a.Version); err != nil {
+	if err := s.Finish(ctx, &Conversation{ID: c.ID, Version: a.Version, State: StateDone}, nil); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	if err := s.Put(ctx, &a); !errors.Is(err, ErrConversationConflict) {
 		t.Fatalf("a deleted conversation came back: %v", err)
 	}
-	if err := s.Delete(ctx, c.ID, a.Version); !errors.Is(err, ErrConversationNotFound) {
+	if err := s.Finish(ctx, &Conversation{ID: c.ID, Version: a.Version, State: StateDone}, nil); !errors.Is(err, ErrConversationNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 	if s.Len() != 0 {

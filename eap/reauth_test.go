@@ -60,6 +60,13 @@ func (refusingStore) PutPseudonym(context.Context, string, PseudonymRecord) erro
 
 func (refusingStore) PutReauth(context.Context, string, *ReauthRecord) error { return ErrStoreFull }
 
+func (s refusingStore) Finish(ctx context.Context, c *Conversation, h *Handouts) error {
+	if err := s.MemoryStore.Finish(ctx, c, nil); err != nil || h == nil {
+		return err
+	}
+	return ErrRecordsNotStored
+}
+
 // An identity the store refuses does not fail the authentication it was
 // handed out in, but it is counted: the peer will need a fuller one next.
 func TestRecords_NotStoredAreCounted(t *testing.T) {

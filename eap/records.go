@@ -12,6 +12,20 @@ import (
 // that name (never issued, used, or expired).
 var ErrRecordNotFound = errors.New("eap: identity record not found")
 
+// ErrRecordsNotStored: a conversation finished, but the records it handed
+// out could not be stored (Finish).
+var ErrRecordsNotStored = errors.New("eap: handed-out identities not stored")
+
+// Handouts are the records a successful authentication hands out, stored
+// as its conversation finishes: a pseudonym (Pseudonym not empty) and a
+// re-authentication context (Reauth not nil).
+type Handouts struct {
+	Pseudonym       string
+	PseudonymRecord PseudonymRecord
+	ReauthID        string
+	Reauth          *ReauthRecord
+}
+
 // PseudonymRecord maps a pseudonym (RFC 4187 4.1.1.7) back to its
 // subscriber. The pseudonym itself is random: it reveals nothing.
 type PseudonymRecord struct {

@@ -146,6 +146,13 @@ type Result struct {
 	NotStored int
 	// MSK and EMSK are set on success (RFC 4187 7, RFC 9048 3.3).
 	MSK, EMSK [64]byte
+	// Replayed is set when Packet is the answer already given to this
+	// very message (a retransmission), read back from the conversation:
+	// nothing happened that a transport should count again.
+	Replayed bool
+
+	// fromCache: the conversation was the store's cached copy.
+	fromCache bool
 }
 
 // Clear zeroes the keys of a result once the transport has used them.
@@ -297,6 +304,24 @@ func NewServer(cfg ServerConfig, vectors VectorSource, store Store) (*Server, er
 // (a vector source or store outage): the transport sends nothing, so the
 // access point retries or fails over, and the conversation is unchanged.
 func (s *Server) Handle(ctx context.Context, from Peer, state, msg, buf []byte, res *Result) error {
+	err := s.handle(ctx, from, state, msg, buf, res, false)
+	if err == nil && res.fromCache && res.Outcome == OutcomeDiscard &&
+		(res.Reason == ReasonConflict || res.Reason == ReasonIdentifierMismatch) {
+		// The store's cached copy was behind: another node moved the
+		// conversation on. Decide again on the stored one.
+		err = s.handle(ctx, from, state, msg, buf, res, true)
+	}
+	return err
+}
+
+// replyDigest names a response in Conversation.ReplyTo.
+func replyDigest(msg []byte) (d [16]byte) {
+	sum := sha256.Sum256(msg)
+	copy(d[:], sum[:])
+	return d
+}
+
+func (s *Server) handle(ctx context.Context, from Peer, state, msg, buf []byte, res *Result, fresh bool) error {
 	*res = Result{}
 	pkt, err := ParsePacket(msg)
 	if err != nil {
@@ -309,7 +334,7 @@ func (s *Server) Handle(ctx context.Context, from Peer, state, msg, buf []byte, 
 	}
 	msg = msg[:5+len(pkt.Data)] // drop octets beyond Length (RFC 3748 4)
 	if len(state) == 0 {
-		return s.start(ctx, from, pkt, buf, res)
+		return s.start(ctx, from, pkt, msg, buf, res)
 	}
 	var c Conversation
 	defer c.wipe() // the copy's keys, whatever the outcome
@@ -319,13 +344,19 @@ func (s *Server) Handle(ctx context.Context, from Peer, state, msg, buf []byte, 
 		return nil
 	}
 	copy(id[:], state)
-	if err := s.store.Get(ctx, id, &c); err != nil {
+	if fresh {
+		err = s.store.GetFresh(ctx, id, &c)
+	} else {
+		err = s.store.Get(ctx, id, &c)
+	}
+	if err != nil {
 		if errors.Is(err, ErrConversationNotFound) {
 			s.fail(ctx, nil, pkt.Identifier, ReasonUnknownConversation, buf, res)
 			return nil
 		}
 		return fmt.Errorf("eap: load conversation: %w", err)
 	}
+	res.fromCache = c.Cached
 	if c.Peer != from.Name {
 		// A conversation continues only through the access point that
 		// opened it: another client, even one with a valid secret, gets
@@ -333,6 +364,16 @@ func (s *Server) Handle(ctx context.Context, from Peer, state, msg, buf []byte, 
 		s.fail(ctx, nil, pkt.Identifier, ReasonPeerMismatch, buf, res)
 		return nil
 	}
+	digest := replyDigest(msg)
+	if len(c.Reply) > 0 && digest == c.ReplyTo {
+		s.replay(&c, buf, res)
+		return nil
+	}
+	if c.State == StateDone {
+		s.fail(ctx, nil, pkt.Identifier, ReasonUnknownConversation, buf, res)
+		return nil
+	}
+	c.ReplyTo = digest
 	if pkt.Identifier != c.LastID {
 		// RFC 3748 4.1: a response that does not match the outstanding
 		// request is silently discarded.
@@ -380,6 +421,30 @@ func (s *Server) Handle(ctx context.Context, from Peer, state, msg, buf []byte, 
 	return s.reject(ctx, &c, ReasonUnexpected, buf, res)
 }
 
+// replay answers a retransmission with the answer the first copy got, as
+// the conversation kept it: the same request, or the same EAP-Success
+// (with the same keys) or EAP-Failure. Nothing changes.
+func (s *Server) replay(c *Conversation, buf []byte, res *Result) {
+	res.Packet = append(buf[:0], c.Reply...)
+	res.Method = c.Method
+	res.Replayed = true
+	switch {
+	case c.State != StateDone:
+		res.Outcome = OutcomeContinue
+		res.Conversation = c.ID
+	case Code(c.Reply[0]) == CodeSuccess:
+		res.Outcome = OutcomeSuccess
+		res.Identity = c.Identity
+		res.IMSI = c.IMSI
+		res.Resynced = c.Resynced
+		res.FastReauth = c.Reauth
+		res.MSK, res.EMSK = c.Keys.MSK, c.Keys.EMSK
+	default:
+		res.Outcome = OutcomeFailure
+		res.Reason = c.FailReason
+	}
+}
+
 // reject answers a response that is malformed or not what was asked for.
 // RFC 4187 6.3.2 and 8.1: the server sends AKA-Notification "General
 // failure" and EAP-Failure only after the peer acknowledged it; once a
@@ -414,7 +479,7 @@ func (r *Result) discard(reason Reason) {
 }
 
 // start opens a conversation from an EAP-Response/Identity.
-func (s *Server) start(ctx context.Context, from Peer, pkt Packet, buf []byte, res *Result) error {
+func (s *Server) start(ctx context.Context, from Peer, pkt Packet, msg, buf []byte, res *Result) error {
 	if pkt.Type != TypeIdentity {
 		res.discard(ReasonUnexpected)
 		return nil
@@ -424,6 +489,7 @@ func (s *Server) start(ctx context.Context, from Peer, pkt Packet, buf []byte, r
 		Identity:  s.keptIdentity(trimNUL(pkt.Data)),
 		Peer:      from.Name,
 		PeerShare: from.MaxConversations,
+		ReplyTo:   replyDigest(msg),
 	}
 	defer c.wipe()
 	rand.Read(c.ID[:]) // never fails (crypto/rand, Go 1.24+)
@@ -1028,20 +1094,18 @@ func (s *Server) handleNotification(ctx context.Context, c *Conversation, msg []
 // it handed out. A failure to store them costs the peer a fuller
 // authentication next time, not this one.
 func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []byte, res *Result) {
-	if !s.claim(ctx, c) {
-		// Another packet of this conversation got there first: one
-		// Accept per conversation.
-		res.discard(ReasonConflict)
-		return
-	}
 	now := s.now()
+	var h Handouts
+	handedOut := 0
 	if c.NextPseudonym != "" && s.pseudonyms.Sealed == nil {
-		if err := s.store.PutPseudonym(ctx, c.NextPseudonym, PseudonymRecord{IMSI: c.IMSI, Expires: now.Add(s.pseudonyms.Lifetime)}); err != nil {
-			res.NotStored++
-		}
+		h.Pseudonym = c.NextPseudonym
+		h.PseudonymRecord = PseudonymRecord{IMSI: c.IMSI, Expires: now.Add(s.pseudonyms.Lifetime)}
+		handedOut++
 	}
+	var rec ReauthRecord
+	defer rec.Clear()
 	if c.NextReauthID != "" {
-		rec := ReauthRecord{
+		rec = ReauthRecord{
 			IMSI:       c.IMSI,
 			Method:     c.Method,
 			Counter:    c.Counter,
@@ -1049,13 +1113,30 @@ func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []b
 			Expires:    now.Add(s.reauth.Lifetime),
 		}
 		rec.fromKeys(&c.Keys)
-		if err := s.store.PutReauth(ctx, c.NextReauthID, &rec); err != nil {
-			res.NotStored++
-		}
-		rec.Clear()
+		h.ReauthID, h.Reauth = c.NextReauthID, &rec
+		handedOut++
+	}
+	out := AppendSuccess(buf[:0], id)
+	// What a retransmission needs to be answered alike: the answer and
+	// the keys it delivers, nothing the conversation used on the way.
+	c.Keys = aka.Keys{MSK: c.Keys.MSK, EMSK: c.Keys.EMSK}
+	err := s.finish(ctx, c, out, &h)
+	switch {
+	case errors.Is(err, ErrConversationConflict) || errors.Is(err, ErrConversationNotFound):
+		// Another packet of this conversation got there first: one
+		// Accept per conversation.
+		res.discard(ReasonConflict)
+		c.wipe()
+		return
+	case errors.Is(err, ErrRecordsNotStored):
+		res.NotStored = handedOut
+	case err != nil:
+		// The store failed: the peer proved itself all the same. What
+		// it was handed may be missing; the conversation expires.
+		res.NotStored = handedOut
 	}
 	res.Outcome = OutcomeSuccess
-	res.Packet = AppendSuccess(buf[:0], id)
+	res.Packet = out
 	res.Method = c.Method
 	res.Identity = c.Identity
 	res.IMSI = c.IMSI
@@ -1063,6 +1144,24 @@ func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []b
 	res.FastReauth = c.Reauth
 	res.MSK, res.EMSK = c.Keys.MSK, c.Keys.EMSK
 	c.wipe()
+}
+
+// finishedLinger is how long a finished conversation stays readable for
+// retransmissions (in a store that keeps them): RADIUS clients retransmit
+// within seconds, and give up after a few tries.
+const finishedLinger = 15 * time.Second
+
+// finish ends c with out, its last answer: the finished copy (state, answer,
+// the digest of the message it answers) goes to the store with h.
+func (s *Server) finish(ctx context.Context, c *Conversation, out []byte, h *Handouts) error {
+	c.State = StateDone
+	c.Reply = out
+	c.Expires = s.now().Add(min(finishedLinger, s.timeout))
+	clear(c.XRES[:])
+	clear(c.RAND[:])
+	c.IDHash = nil
+	c.NextPseudonym, c.NextReauthID = "", ""
+	return s.store.Finish(ctx, c, h)
 }
 
 // notifyFailure tells the peer, with AKA-Notification "General failure",
@@ -1085,6 +1184,7 @@ func (s *Server) notifyFailure(ctx context.Context, c *Conversation, reason Reas
 func (s *Server) send(ctx context.Context, c *Conversation, st State, out []byte, res *Result) error {
 	c.State = st
 	c.LastID = out[1]
+	c.Reply = out
 	if c.Requests < 255 {
 		c.Requests++
 	}
@@ -1111,10 +1211,17 @@ func (s *Server) send(ctx context.Context, c *Conversation, st State, out []byte
 	return nil
 }
 
-// fail answers with EAP-Failure and forgets the conversation (c may be nil).
+// fail answers with EAP-Failure and ends the conversation (c may be nil).
 func (s *Server) fail(ctx context.Context, c *Conversation, id uint8, reason Reason, buf []byte, res *Result) {
+	out := AppendFailure(buf[:0], id)
 	if c != nil {
-		if !s.claim(ctx, c) {
+		c.Keys.Clear()
+		c.FailReason = reason
+		// A store outage does not stop the answer; the conversation
+		// then expires on its own. Only the packet that ends the
+		// stored conversation may answer.
+		err := s.finish(ctx, c, out, nil)
+		if errors.Is(err, ErrConversationConflict) || errors.Is(err, ErrConversationNotFound) {
 			res.discard(ReasonConflict)
 			return
 		}
@@ -1123,16 +1230,7 @@ func (s *Server) fail(ctx context.Context, c *Conversation, id uint8, reason Rea
 	}
 	res.Outcome = OutcomeFailure
 	res.Reason = reason
-	res.Packet = AppendFailure(buf[:0], id)
-}
-
-// claim ends the stored conversation c was read from, if nothing else
-// changed it meanwhile: only the packet that claims it may answer
-// Success or Failure. A store outage does not stop the answer; the entry
-// then expires on its own.
-func (s *Server) claim(ctx context.Context, c *Conversation) bool {
-	err := s.store.Delete(ctx, c.ID, c.Version)
-	return err == nil || !(errors.Is(err, ErrConversationConflict) || errors.Is(err, ErrConversationNotFound))
+	res.Packet = out
 }
 
 func trimNUL(b []byte) []byte {

@@ -42,6 +42,13 @@ type Options struct {
 	// Bounds: the store enforces MaxConversations (ErrStoreFull) and a
 	// peer's share (ErrPeerFull).
 	Bounds bool
+	// KeepsFinished: the store keeps a finished conversation readable
+	// until its expiry (a store shared between nodes must).
+	KeepsFinished bool
+	// Settle, when set, waits for whatever the store does after a call
+	// returns (the removal of a replaced record): the suite calls it
+	// before it checks that a replaced record is gone.
+	Settle func(t *testing.T, s eap.Store)
 }
 
 // Run runs the whole contract.
@@ -50,9 +57,10 @@ func Run(t *testing.T, open Open, opt Options) {
 	t.Run("ConversationExpiry", func(t *testing.T) { testExpiry(t, open) })
 	t.Run("ConversationRoundTrip", func(t *testing.T) { testRoundTrip(t, open) })
 	t.Run("ConversationOneWriterWins", func(t *testing.T) { testOneWriterWins(t, open) })
-	t.Run("Pseudonyms", func(t *testing.T) { testPseudonyms(t, open) })
+	t.Run("ConversationFinish", func(t *testing.T) { testFinish(t, open, opt) })
+	t.Run("Pseudonyms", func(t *testing.T) { testPseudonyms(t, open, opt) })
 	t.Run("ReauthTakeOnce", func(t *testing.T) { testReauthTakeOnce(t, open) })
-	t.Run("ReauthOnePerSubscriber", func(t *testing.T) { testReauthOnePerSubscriber(t, open) })
+	t.Run("ReauthOnePerSubscriber", func(t *testing.T) { testReauthOnePerSubscriber(t, open, opt) })
 	if opt.Bounds {
 		t.Run("Bounds", func(t *testing.T) { testBounds(t, open) })
 	}
@@ -112,20 +120,20 @@ func testCompareAndSwap(t *testing.T, open Open) {
 	if err := s.Put(ctx, &b); !errors.Is(err, eap.ErrConversationConflict) {
 		t.Fatalf("update from the stale copy b: %v, want ErrConversationConflict", err)
 	}
-	if err := s.Delete(ctx, c.ID, b.Version); !errors.Is(err, eap.ErrConversationConflict) {
-		t.Fatalf("delete from the stale copy: %v, want ErrConversationConflict", err)
+	if err := end(ctx, s, c.ID, b.Version, clk.now()); !errors.Is(err, eap.ErrConversationConflict) {
+		t.Fatalf("finish from the stale copy: %v, want ErrConversationConflict", err)
 	}
-	if err := s.Delete(ctx, c.ID, 0); err != nil {
-		t.Fatalf("delete of version 0 (never stored): %v, want a no-op", err)
+	if err := end(ctx, s, newID(), 0, clk.now()); err != nil {
+		t.Fatalf("finish of version 0 (never stored): %v, want a no-op", err)
 	}
-	if err := s.Delete(ctx, c.ID, a.Version); err != nil {
-		t.Fatalf("delete: %v", err)
+	if err := end(ctx, s, c.ID, a.Version, clk.now()); err != nil {
+		t.Fatalf("finish: %v", err)
 	}
 	if err := s.Put(ctx, &a); !errors.Is(err, eap.ErrConversationConflict) {
-		t.Fatalf("a deleted conversation came back: %v", err)
+		t.Fatalf("a finished conversation came back: %v", err)
 	}
-	if err := s.Delete(ctx, c.ID, a.Version); !errors.Is(err, eap.ErrConversationNotFound) {
-		t.Fatalf("second delete: %v, want ErrConversationNotFound", err)
+	if err := end(ctx, s, c.ID, a.Version, clk.now()); !errors.Is(err, eap.ErrConversationNotFound) && !errors.Is(err, eap.ErrConversationConflict) {
+		t.Fatalf("second finish: %v, want ErrConversationNotFound or ErrConversationConflict", err)
 	}
 	var g eap.Conversation
 	if err := s.Get(ctx, newID(), &g); !errors.Is(err, eap.ErrConversationNotFound) {
@@ -154,8 +162,8 @@ func testExpiry(t *testing.T, open Open) {
 	if err := s.Put(ctx, &g); !errors.Is(err, eap.ErrConversationConflict) {
 		t.Fatalf("update of an expired conversation: %v, want ErrConversationConflict", err)
 	}
-	if err := s.Delete(ctx, c.ID, g.Version); !errors.Is(err, eap.ErrConversationNotFound) {
-		t.Fatalf("delete of an expired conversation: %v, want ErrConversationNotFound", err)
+	if err := end(ctx, s, c.ID, g.Version, clk.now()); !errors.Is(err, eap.ErrConversationNotFound) {
+		t.Fatalf("finish of an expired conversation: %v, want ErrConversationNotFound", err)
 	}
 }
 
@@ -170,6 +178,8 @@ func fullConversation(now time.Time) eap.Conversation {
 		Method:         eap.TypeAKAPrime,
 		LastID:         201,
 		Expires:        now.Add(90 * time.Second).Truncate(time.Millisecond),
+		Reply:          []byte{1, 201, 0, 8, 50, 1, 0, 0},
+		ReplyTo:        [16]byte{0xde, 0xad, 15: 0xef},
 		Identity:       []byte("6001010000000001@wlan.mnc001.mcc001.3gppnetwork.org"),
 		IMSI:           "001010000000001",
 		Requests:       3,
@@ -226,6 +236,7 @@ func testRoundTrip(t *testing.T, open Open) {
 		t.Fatal(err)
 	}
 	want.Version = c.Version
+	got.Cached = false // a store may say it answered from its cache
 	if !got.Expires.Equal(want.Expires) || !got.FullAuthAt.Equal(want.FullAuthAt) {
 		t.Fatalf("times: expires %v full auth %v, want %v %v", got.Expires, got.FullAuthAt, want.Expires, want.FullAuthAt)
 	}
@@ -252,6 +263,75 @@ func fieldsOf(c *eap.Conversation) map[string]string {
 		m[v.Type().Field(i).Name] = fmt.Sprintf("%x", f.Interface())
 	}
 	return m
+}
+
+func settle(t *testing.T, s eap.Store, opt Options) {
+	if opt.Settle != nil {
+		opt.Settle(t, s)
+	}
+}
+
+// end finishes conversation id, read at version, with an EAP-Failure.
+func end(ctx context.Context, s eap.Store, id eap.ConversationID, version uint32, now time.Time) error {
+	c := eap.Conversation{ID: id, Version: version, State: eap.StateDone, Reply: []byte{4, 7, 0, 4}, Expires: now.Add(10 * time.Second)}
+	return s.Finish(ctx, &c, nil)
+}
+
+// Finish ends a conversation and stores what it handed out; a store shared
+// between nodes keeps the finished conversation for retransmissions.
+func testFinish(t *testing.T, open Open, opt Options) {
+	ctx := context.Background()
+	clk := newClock()
+	s := open(t, Config{Now: clk.now})
+	c := fullConversation(clk.now())
+	if err := s.Put(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	var cp eap.Conversation
+	if err := s.Get(ctx, c.ID, &cp); err != nil {
+		t.Fatal(err)
+	}
+	cp.State = eap.StateDone
+	cp.Reply = []byte{3, 9, 0, 4}
+	cp.Expires = clk.now().Add(15 * time.Second)
+	const imsi = "001010000000077"
+	rec := eap.ReauthRecord{IMSI: imsi, Method: eap.TypeAKAPrime, Expires: clk.now().Add(time.Hour)}
+	rec.KRe[0] = 0xaa
+	h := eap.Handouts{
+		Pseudonym: "pfinish", PseudonymRecord: eap.PseudonymRecord{IMSI: imsi, Expires: clk.now().Add(time.Hour)},
+		ReauthID: "rfinish", Reauth: &rec,
+	}
+	if err := s.Finish(ctx, &cp, &h); err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	if p, err := s.GetPseudonym(ctx, "pfinish"); err != nil || p.IMSI != imsi {
+		t.Fatalf("pseudonym handed out: %v %q", err, p.IMSI)
+	}
+	var got eap.ReauthRecord
+	if err := s.TakeReauth(ctx, "rfinish", &got); err != nil || got.KRe != rec.KRe {
+		t.Fatalf("re-authentication context handed out: %v", err)
+	}
+	var g eap.Conversation
+	err := s.Get(ctx, c.ID, &g)
+	if !opt.KeepsFinished {
+		if !errors.Is(err, eap.ErrConversationNotFound) {
+			t.Fatalf("get after finish: %v, want ErrConversationNotFound", err)
+		}
+		return
+	}
+	if err != nil || g.State != eap.StateDone || string(g.Reply) != string(cp.Reply) || g.IMSI != c.IMSI {
+		t.Fatalf("get after finish: %v, state %v, reply %x: want the finished conversation", err, g.State, g.Reply)
+	}
+	if err := s.GetFresh(ctx, c.ID, &g); err != nil || g.State != eap.StateDone || g.Cached {
+		t.Fatalf("fresh get after finish: %v, state %v, cached %v", err, g.State, g.Cached)
+	}
+	if err := s.Put(ctx, &g); !errors.Is(err, eap.ErrConversationConflict) {
+		t.Fatalf("put over a finished conversation: %v, want ErrConversationConflict", err)
+	}
+	clk.advance(15 * time.Second)
+	if err := s.Get(ctx, c.ID, &g); !errors.Is(err, eap.ErrConversationNotFound) {
+		t.Fatalf("get after the finished conversation expired: %v", err)
+	}
 }
 
 // Of many packets that read the same version, exactly one may write.
@@ -282,7 +362,7 @@ func testOneWriterWins(t *testing.T, open Open) {
 				cp.LastID = byte(i)
 				err = s.Put(ctx, &cp)
 			} else {
-				err = s.Delete(ctx, c.ID, cp.Version)
+				err = end(ctx, s, c.ID, cp.Version, clk.now())
 				if err == nil {
 					deletes.Add(1)
 				}
@@ -300,7 +380,7 @@ func testOneWriterWins(t *testing.T, open Open) {
 	}
 }
 
-func testPseudonyms(t *testing.T, open Open) {
+func testPseudonyms(t *testing.T, open Open, opt Options) {
 	ctx := context.Background()
 	clk := newClock()
 	s := open(t, Config{Now: clk.now})
@@ -318,6 +398,7 @@ func testPseudonyms(t *testing.T, open Open) {
 	if err := s.PutPseudonym(ctx, p2, eap.PseudonymRecord{IMSI: imsi, Expires: exp}); err != nil {
 		t.Fatal(err)
 	}
+	settle(t, s, opt)
 	if _, err := s.GetPseudonym(ctx, p1); !errors.Is(err, eap.ErrRecordNotFound) {
 		t.Fatalf("the replaced pseudonym: %v, want ErrRecordNotFound", err)
 	}
@@ -423,7 +504,7 @@ func testReauthTakeOnce(t *testing.T, open Open) {
 	}
 }
 
-func testReauthOnePerSubscriber(t *testing.T, open Open) {
+func testReauthOnePerSubscriber(t *testing.T, open Open, opt Options) {
 	ctx := context.Background()
 	clk := newClock()
 	s := open(t, Config{Now: clk.now})
@@ -434,6 +515,7 @@ func testReauthOnePerSubscriber(t *testing.T, open Open) {
 			t.Fatal(err)
 		}
 	}
+	settle(t, s, opt)
 	var r eap.ReauthRecord
 	if err := s.TakeReauth(ctx, "ra"+imsi, &r); !errors.Is(err, eap.ErrRecordNotFound) {
 		t.Fatalf("the replaced context: %v, want ErrRecordNotFound", err)

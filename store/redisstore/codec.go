@@ -14,7 +14,7 @@ import (
 // against what is left: a corrupt value is an error, never a panic.
 
 const (
-	convFormat   = 1
+	convFormat   = 2 // 2: Reply and ReplyTo
 	reauthFormat = 1
 )
 
@@ -102,6 +102,8 @@ func encodeConversation(dst []byte, c *eap.Conversation) []byte {
 	w.u8(uint8(c.Method))
 	w.u8(c.LastID)
 	w.time(c.Expires)
+	w.bytes(c.Reply)
+	w.raw(c.ReplyTo[:])
 	w.bytes(c.Identity)
 	w.str(c.IMSI)
 	w.u8(c.Requests)
@@ -143,6 +145,8 @@ func decodeConversation(b []byte, c *eap.Conversation) error {
 	c.Method = eap.Type(r.u8())
 	c.LastID = r.u8()
 	c.Expires = r.time()
+	c.Reply = r.bytes()
+	r.fill(c.ReplyTo[:])
 	c.Identity = r.bytes()
 	c.IMSI = r.str()
 	c.Requests = r.u8()

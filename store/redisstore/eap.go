@@ -10,14 +10,24 @@
 // clock against the expiry kept with each value (all nodes judge alike,
 // and tests can drive time); Redis's own TTL, set a margin later, only
 // collects what is dead.
+//
+// Round trips are what a shared store costs, so the EAP store spends as
+// few as it can: a full authentication takes one to store the challenge's
+// conversation and one, pipelined, to finish it and store the pseudonym
+// and re-authentication context it handed out (see Finish); the
+// conversation this node wrote last is read back from a cache of its own
+// (Get), which is safe because every write is a compare-and-swap in Redis.
 package redisstore
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,6 +46,9 @@ type EAPConfig struct {
 	// collecting it (1 minute when zero): nodes whose clocks differ by
 	// less still agree.
 	Slack time.Duration
+	// CacheSize bounds the conversations this node keeps a copy of, to
+	// read back without a round trip (65,536 when zero; negative: none).
+	CacheSize int
 }
 
 // EAPStore is an eap.Store in Redis.
@@ -44,9 +57,19 @@ type EAPStore struct {
 	prefix string
 	now    func() time.Time
 	slack  time.Duration
+	cache  *convCache
+
+	// Records replaced by a subscriber's newer one, deleted with the
+	// next pipeline this store sends (Finish), or by Flush.
+	staleMu sync.Mutex
+	stale   []string
 }
 
 var _ eap.Store = (*EAPStore)(nil)
+
+// maxStale bounds the replaced records waiting for deletion; past it they
+// are left to their TTL.
+const maxStale = 4096
 
 // NewEAPStore returns a store over rdb.
 func NewEAPStore(rdb redis.UniversalClient, cfg EAPConfig) *EAPStore {
@@ -60,11 +83,19 @@ func NewEAPStore(rdb redis.UniversalClient, cfg EAPConfig) *EAPStore {
 	if s.slack <= 0 {
 		s.slack = time.Minute
 	}
+	switch {
+	case cfg.CacheSize == 0:
+		s.cache = newConvCache(65536)
+	case cfg.CacheSize > 0:
+		s.cache = newConvCache(cfg.CacheSize)
+	}
 	return s
 }
 
 func (s *EAPStore) convKey(id eap.ConversationID) string {
-	return s.prefix + "c:{" + hex.EncodeToString(id[:]) + "}"
+	var b [32]byte
+	hex.Encode(b[:], id[:])
+	return s.prefix + "c:{" + string(b[:]) + "}"
 }
 func (s *EAPStore) pseudonymKey(name string) string { return s.prefix + "p:{" + name + "}" }
 func (s *EAPStore) reauthKey(name string) string    { return s.prefix + "r:{" + name + "}" }
@@ -85,16 +116,17 @@ func backendErr(op string, err error) error {
 }
 
 // putConversation: KEYS[1] the conversation; ARGV version, now (ms), expiry
-// (ms), data, TTL (ms). Returns the new version, or -1 for a conflict.
+// (ms), data, TTL (ms). Returns the new version, or -1 for a conflict. A
+// finished conversation (f) is never written over.
 var putConversation = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'v', 'e')
+local cur = redis.call('HMGET', KEYS[1], 'v', 'e', 'f')
 if ARGV[1] == '0' then
 	if cur[1] then return -1 end
 	redis.call('HSET', KEYS[1], 'v', 1, 'e', ARGV[3], 'd', ARGV[4])
 	redis.call('PEXPIRE', KEYS[1], ARGV[5])
 	return 1
 end
-if not cur[1] or tonumber(cur[2]) <= tonumber(ARGV[2]) or cur[1] ~= ARGV[1] then
+if not cur[1] or cur[3] or tonumber(cur[2]) <= tonumber(ARGV[2]) or cur[1] ~= ARGV[1] then
 	return -1
 end
 local v = tonumber(cur[1]) + 1
@@ -103,27 +135,31 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return v
 `)
 
-// deleteConversation: KEYS[1] the conversation; ARGV version, now (ms).
-// Returns 1 deleted, 0 not found (or expired), -1 a conflict.
-var deleteConversation = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'v', 'e')
+// finishConversation: KEYS[1] the conversation; ARGV version, now (ms),
+// expiry (ms), data (the finished conversation), TTL (ms). Returns the new
+// version, 0 not found (or expired), -1 a conflict (finished already
+// included).
+var finishConversation = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[1], 'v', 'e', 'f')
 if not cur[1] or tonumber(cur[2]) <= tonumber(ARGV[2]) then return 0 end
-if cur[1] ~= ARGV[1] then return -1 end
-redis.call('DEL', KEYS[1])
-return 1
+if cur[1] ~= ARGV[1] or cur[3] then return -1 end
+local v = tonumber(cur[1]) + 1
+redis.call('HSET', KEYS[1], 'v', v, 'e', ARGV[3], 'd', ARGV[4], 'f', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return v
 `)
 
-// takeRecord: KEYS[1] a re-authentication context. Returns its expiry and
-// data and deletes it, in one step, or nil.
-var takeRecord = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'e', 'd')
-if not cur[1] then return false end
-redis.call('DEL', KEYS[1])
-return cur
-`)
-
-// Get implements eap.ConversationStore.
+// Get implements eap.ConversationStore: from this node's copy when it has
+// one (c.Cached), from Redis otherwise.
 func (s *EAPStore) Get(ctx context.Context, id eap.ConversationID, c *eap.Conversation) error {
+	if s.cache != nil && s.cache.get(id, s.now().UnixMilli(), c) {
+		return nil
+	}
+	return s.GetFresh(ctx, id, c)
+}
+
+// GetFresh implements eap.ConversationStore.
+func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.Conversation) error {
 	vals, err := s.rdb.HMGet(ctx, s.convKey(id), "v", "e", "d").Result()
 	if err != nil {
 		return backendErr("get conversation", err)
@@ -152,140 +188,251 @@ func (s *EAPStore) Get(ctx context.Context, id eap.ConversationID, c *eap.Conver
 }
 
 // Put implements eap.ConversationStore. A peer's share is not enforced
-// here yet (the memory store enforces it).
+// here (the memory store enforces it); Redis's maxmemory bounds the whole.
 func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 	data := encodeConversation(nil, c)
-	defer clear(data) // it held the conversation's keys
+	exp := unixMilli(c.Expires)
 	v, err := putConversation.Run(ctx, s.rdb, []string{s.convKey(c.ID)},
-		c.Version, s.now().UnixMilli(), unixMilli(c.Expires), data, s.ttl(c.Expires).Milliseconds()).Int64()
-	if err != nil {
-		return backendErr("put conversation", err)
-	}
-	if v < 0 {
+		c.Version, s.now().UnixMilli(), exp, data, s.ttl(c.Expires).Milliseconds()).Int64()
+	if err != nil || v < 0 {
+		// Whatever this node had is no longer worth reading back.
+		s.cache.drop(c.ID)
+		clear(data) // it held the conversation's keys
+		if err != nil {
+			return backendErr("put conversation", err)
+		}
 		return eap.ErrConversationConflict
 	}
 	c.Version = uint32(v)
+	if !s.cache.put(c.ID, c.Version, exp, data) {
+		clear(data)
+	}
 	return nil
 }
 
-// Delete implements eap.ConversationStore.
-func (s *EAPStore) Delete(ctx context.Context, id eap.ConversationID, version uint32) error {
-	if version == 0 {
+// Finish implements eap.Store: the finished conversation and the records
+// handed out go in one pipeline, with the deletion of the records they
+// replace. The finished conversation is kept until c.Expires for a
+// retransmission that reaches another node.
+func (s *EAPStore) Finish(ctx context.Context, c *eap.Conversation, h *eap.Handouts) error {
+	s.cache.drop(c.ID)
+	data := encodeConversation(nil, c)
+	defer clear(data)
+	err := s.finish(ctx, c, data, h, true)
+	if isNoScript(err) {
+		// A Redis that restarted or failed over forgot the script:
+		// load it (on every master) and try once more.
+		if err = finishConversation.Load(ctx, s.rdb).Err(); err == nil {
+			err = s.finish(ctx, c, data, h, false)
+		}
+	}
+	return err
+}
+
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte, h *eap.Handouts, first bool) error {
+	p := s.rdb.Pipeline()
+	var end *redis.Cmd
+	if c.Version != 0 {
+		end = finishConversation.EvalSha(ctx, p, []string{s.convKey(c.ID)},
+			c.Version, s.now().UnixMilli(), unixMilli(c.Expires), data, (max(c.Expires.Sub(s.now()), 0) + finishedSlack).Milliseconds())
+	}
+	var oldP, oldR *redis.StatusCmd
+	var recData []byte
+	if h != nil && h.Pseudonym != "" {
+		oldP = s.queuePseudonym(ctx, p, h.Pseudonym, &h.PseudonymRecord)
+	}
+	if h != nil && h.Reauth != nil {
+		recData = encodeReauthValue(h.Reauth)
+		defer clear(recData)
+		oldR = s.queueReauth(ctx, p, h.ReauthID, h.Reauth, recData)
+	}
+	var stale []string
+	if first {
+		stale = s.takeStale()
+		for _, k := range stale {
+			p.Unlink(ctx, k)
+		}
+	}
+	_, err := p.Exec(ctx)
+	if err != nil && !errors.Is(err, redis.Nil) && !isNoScript(err) {
+		// Redis is away: the replaced records are left to their TTL.
+		return backendErr("finish conversation", err)
+	}
+	if oldP != nil {
+		s.replaced(oldP, h.Pseudonym, s.pseudonymKey)
+	}
+	if oldR != nil {
+		s.replaced(oldR, h.ReauthID, s.reauthKey)
+	}
+	recordsErr := (oldP != nil && !stored(oldP)) || (oldR != nil && !stored(oldR))
+	if end == nil {
+		if recordsErr {
+			return eap.ErrRecordsNotStored
+		}
 		return nil
 	}
-	r, err := deleteConversation.Run(ctx, s.rdb, []string{s.convKey(id)}, version, s.now().UnixMilli()).Int64()
-	if err != nil {
-		return backendErr("delete conversation", err)
+	if err := end.Err(); err != nil {
+		if isNoScript(err) {
+			return err
+		}
+		return backendErr("finish conversation", err)
 	}
-	switch r {
-	case 0:
+	switch v, _ := end.Int64(); {
+	case v == 0:
 		return eap.ErrConversationNotFound
-	case -1:
+	case v < 0:
 		return eap.ErrConversationConflict
+	}
+	if recordsErr {
+		return eap.ErrRecordsNotStored
 	}
 	return nil
 }
 
-// replaceOwn stores the subscriber's pointer to its new record (kind "p"
-// or "r") and deletes the record it pointed to before: one per subscriber.
-// The record itself is written first, so that a reader never finds a
-// pointer to nothing it could use.
-func (s *EAPStore) replaceOwn(ctx context.Context, imsi, kind, name string, recKey func(string) string, ttl time.Duration) error {
-	old, err := s.rdb.SetArgs(ctx, s.subscriberKey(imsi, kind), name, redis.SetArgs{TTL: ttl, Get: true}).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return err
+// finishedSlack is how long past its expiry Redis keeps a finished
+// conversation: they are many and short-lived, so less than Slack.
+const finishedSlack = 5 * time.Second
+
+func stored(cmd *redis.StatusCmd) bool {
+	err := cmd.Err()
+	return err == nil || errors.Is(err, redis.Nil)
+}
+
+// replaced queues the record a subscriber's pointer named before name, if
+// any, for deletion: one record per subscriber.
+func (s *EAPStore) replaced(cmd *redis.StatusCmd, name string, key func(string) string) {
+	old, err := cmd.Result()
+	if err != nil || old == "" || old == name {
+		return
 	}
-	if old != "" && old != name {
-		return s.rdb.Del(ctx, recKey(old)).Err()
+	s.staleMu.Lock()
+	if len(s.stale) < maxStale {
+		s.stale = append(s.stale, key(old))
+	}
+	s.staleMu.Unlock()
+}
+
+func (s *EAPStore) takeStale() []string {
+	s.staleMu.Lock()
+	defer s.staleMu.Unlock()
+	if len(s.stale) == 0 {
+		return nil
+	}
+	out := s.stale
+	s.stale = nil
+	return out
+}
+
+// Flush deletes the replaced records still waiting for the next pipeline.
+func (s *EAPStore) Flush(ctx context.Context) error {
+	stale := s.takeStale()
+	if len(stale) == 0 {
+		return nil
+	}
+	if err := s.rdb.Unlink(ctx, stale...).Err(); err != nil && !isCrossSlot(err) {
+		return backendErr("delete replaced records", err)
+	} else if err != nil {
+		// A Cluster takes one slot a command.
+		for _, k := range stale {
+			if err := s.rdb.Unlink(ctx, k).Err(); err != nil {
+				return backendErr("delete replaced records", err)
+			}
+		}
 	}
 	return nil
 }
+
+func isCrossSlot(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "CROSSSLOT")
+}
+
+// queuePseudonym adds to p the pseudonym's record and the subscriber's
+// pointer to it; the command returns the name the pointer held before.
+// The record goes first, so that a reader never finds a pointer to
+// nothing.
+func (s *EAPStore) queuePseudonym(ctx context.Context, p redis.Pipeliner, name string, rec *eap.PseudonymRecord) *redis.StatusCmd {
+	ttl := s.ttl(rec.Expires)
+	v := make([]byte, 0, 9+len(rec.IMSI))
+	v = append(v, recordFormat)
+	v = binary.BigEndian.AppendUint64(v, uint64(unixMilli(rec.Expires)))
+	v = append(v, rec.IMSI...)
+	p.Set(ctx, s.pseudonymKey(name), v, ttl)
+	return p.SetArgs(ctx, s.subscriberKey(rec.IMSI, "p"), name, redis.SetArgs{TTL: ttl, Get: true})
+}
+
+func (s *EAPStore) queueReauth(ctx context.Context, p redis.Pipeliner, name string, rec *eap.ReauthRecord, data []byte) *redis.StatusCmd {
+	ttl := s.ttl(rec.Expires)
+	p.Set(ctx, s.reauthKey(name), data, ttl)
+	return p.SetArgs(ctx, s.subscriberKey(rec.IMSI, "r"), name, redis.SetArgs{TTL: ttl, Get: true})
+}
+
+// recordFormat starts a stored pseudonym record.
+const recordFormat = 1
 
 // PutPseudonym implements eap.Store.
 func (s *EAPStore) PutPseudonym(ctx context.Context, pseudonym string, rec eap.PseudonymRecord) error {
-	ttl := s.ttl(rec.Expires)
-	key := s.pseudonymKey(pseudonym)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "i", rec.IMSI, "e", unixMilli(rec.Expires))
-		p.PExpire(ctx, key, ttl)
-		return nil
-	})
-	if err == nil {
-		err = s.replaceOwn(ctx, rec.IMSI, "p", pseudonym, s.pseudonymKey, ttl)
-	}
-	if err != nil {
-		return backendErr("put pseudonym", err)
-	}
-	return nil
-}
-
-// GetPseudonym implements eap.Store.
-func (s *EAPStore) GetPseudonym(ctx context.Context, pseudonym string) (eap.PseudonymRecord, error) {
-	vals, err := s.rdb.HMGet(ctx, s.pseudonymKey(pseudonym), "i", "e").Result()
-	if err != nil {
-		return eap.PseudonymRecord{}, backendErr("get pseudonym", err)
-	}
-	imsi, _ := vals[0].(string)
-	e, _ := vals[1].(string)
-	if imsi == "" {
-		return eap.PseudonymRecord{}, eap.ErrRecordNotFound
-	}
-	exp, err := strconv.ParseInt(e, 10, 64)
-	if err != nil {
-		return eap.PseudonymRecord{}, backendErr("get pseudonym", errCorrupt)
-	}
-	if exp <= s.now().UnixMilli() {
-		return eap.PseudonymRecord{}, eap.ErrRecordNotFound
-	}
-	return eap.PseudonymRecord{IMSI: imsi, Expires: fromMilli(exp)}, nil
+	return s.putRecords(ctx, &eap.Handouts{Pseudonym: pseudonym, PseudonymRecord: rec}, "put pseudonym")
 }
 
 // PutReauth implements eap.Store.
 func (s *EAPStore) PutReauth(ctx context.Context, id string, rec *eap.ReauthRecord) error {
-	ttl := s.ttl(rec.Expires)
-	key := s.reauthKey(id)
-	data := encodeReauth(nil, rec)
-	defer clear(data)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "e", unixMilli(rec.Expires), "d", data)
-		p.PExpire(ctx, key, ttl)
-		return nil
-	})
-	if err == nil {
-		err = s.replaceOwn(ctx, rec.IMSI, "r", id, s.reauthKey, ttl)
+	return s.putRecords(ctx, &eap.Handouts{ReauthID: id, Reauth: rec}, "put re-authentication context")
+}
+
+func (s *EAPStore) putRecords(ctx context.Context, h *eap.Handouts, op string) error {
+	err := s.finish(ctx, &eap.Conversation{}, nil, h, true)
+	if errors.Is(err, eap.ErrRecordsNotStored) {
+		return backendErr(op, err)
+	}
+	return err
+}
+
+// GetPseudonym implements eap.Store.
+func (s *EAPStore) GetPseudonym(ctx context.Context, pseudonym string) (eap.PseudonymRecord, error) {
+	v, err := s.rdb.Get(ctx, s.pseudonymKey(pseudonym)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return eap.PseudonymRecord{}, eap.ErrRecordNotFound
 	}
 	if err != nil {
-		return backendErr("put re-authentication context", err)
+		return eap.PseudonymRecord{}, backendErr("get pseudonym", err)
 	}
-	return nil
+	if len(v) < 9 || v[0] != recordFormat {
+		return eap.PseudonymRecord{}, backendErr("get pseudonym", errCorrupt)
+	}
+	exp := int64(binary.BigEndian.Uint64(v[1:9]))
+	if exp <= s.now().UnixMilli() {
+		return eap.PseudonymRecord{}, eap.ErrRecordNotFound
+	}
+	return eap.PseudonymRecord{IMSI: string(v[9:]), Expires: fromMilli(exp)}, nil
 }
 
 // TakeReauth implements eap.Store: the context is read and deleted in one
-// step, so that of two nodes only one gets it.
+// step (GETDEL), so that of two nodes only one gets it.
 func (s *EAPStore) TakeReauth(ctx context.Context, id string, rec *eap.ReauthRecord) error {
-	vals, err := takeRecord.Run(ctx, s.rdb, []string{s.reauthKey(id)}).Slice()
+	v, err := s.rdb.GetDel(ctx, s.reauthKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return eap.ErrRecordNotFound
 	}
 	if err != nil {
 		return backendErr("take re-authentication context", err)
 	}
-	if len(vals) != 2 {
-		return backendErr("take re-authentication context", errCorrupt)
-	}
-	e, _ := vals[0].(string)
-	d, _ := vals[1].(string)
-	exp, err := strconv.ParseInt(e, 10, 64)
-	if err != nil {
-		return backendErr("take re-authentication context", errCorrupt)
-	}
-	if exp <= s.now().UnixMilli() {
-		return eap.ErrRecordNotFound
-	}
+	defer clear(v)
 	var got eap.ReauthRecord
-	if err := decodeReauth([]byte(d), &got); err != nil {
+	if err := decodeReauth(v, &got); err != nil {
 		return backendErr("take re-authentication context", err)
+	}
+	if unixMilli(got.Expires) <= s.now().UnixMilli() {
+		got.Clear()
+		return eap.ErrRecordNotFound
 	}
 	*rec = got
 	return nil
+}
+
+func encodeReauthValue(rec *eap.ReauthRecord) []byte {
+	return encodeReauth(make([]byte, 0, 160), rec)
 }

@@ -1,0 +1,106 @@
+package redisstore
+
+import (
+	"sync"
+
+	"github.com/aaa-project/aaa/eap"
+)
+
+// convCache keeps the encoded conversations this node wrote last, so that
+// the next packet of a conversation that stays with this node (as access
+// points keep to one server) is read without a round trip. A copy may be
+// behind when another node moved the conversation on: every write is a
+// compare-and-swap in Redis, which refuses it, and eap.Server then reads
+// again with GetFresh. Entries hold session keys; they are cleared when
+// dropped.
+type convCache struct {
+	perShard int
+	shards   [cacheShards]cacheShard
+}
+
+const cacheShards = 64
+
+type cacheShard struct {
+	mu sync.Mutex
+	m  map[eap.ConversationID]cachedConv
+}
+
+type cachedConv struct {
+	version uint32
+	expires int64 // Unix ms
+	data    []byte
+}
+
+func newConvCache(size int) *convCache {
+	c := &convCache{perShard: max(size/cacheShards, 1)}
+	for i := range c.shards {
+		c.shards[i].m = make(map[eap.ConversationID]cachedConv)
+	}
+	return c
+}
+
+func (c *convCache) shard(id eap.ConversationID) *cacheShard {
+	return &c.shards[id[1]%cacheShards]
+}
+
+// put keeps data (owned by the cache from here on) as id's version; false
+// if there is no cache.
+func (c *convCache) put(id eap.ConversationID, version uint32, expires int64, data []byte) bool {
+	if c == nil {
+		return false
+	}
+	sh := c.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if old, ok := sh.m[id]; ok {
+		clear(old.data)
+	} else if len(sh.m) >= c.perShard {
+		for k, v := range sh.m { // any one: map order is random
+			clear(v.data)
+			delete(sh.m, k)
+			break
+		}
+	}
+	sh.m[id] = cachedConv{version: version, expires: expires, data: data}
+	return true
+}
+
+// get decodes id's copy into c, if there is a live one.
+func (c *convCache) get(id eap.ConversationID, nowMs int64, conv *eap.Conversation) bool {
+	if c == nil {
+		return false
+	}
+	sh := c.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.m[id]
+	if !ok {
+		return false
+	}
+	if e.expires <= nowMs {
+		clear(e.data)
+		delete(sh.m, id)
+		return false
+	}
+	var got eap.Conversation
+	if decodeConversation(e.data, &got) != nil {
+		return false
+	}
+	got.ID, got.Version, got.Cached = id, e.version, true
+	*conv = got
+	return true
+}
+
+// drop forgets id's copy.
+func (c *convCache) drop(id eap.ConversationID) {
+	if c == nil {
+		return
+	}
+	sh := c.shard(id)
+	sh.mu.Lock()
+	if e, ok := sh.m[id]; ok {
+		clear(e.data)
+		delete(sh.m, id)
+	}
+	sh.mu.Unlock()
+}
