@@ -14,6 +14,10 @@
 #     With aaabench on the same small machine, SERVER_PROCS=1 keeps the
 #     Go runtime's idle spinning in aaad from competing with aaabench for
 #     the CPUs; docs/performance.md reports both.
+#   STORE [memory|redis] redis: a redis-server of its own (loopback TCP, no
+#     persistence unless REDIS_APPENDFSYNC is set: always, everysec), keys
+#     sealed under a fresh key-encryption key; its CPU and its read events
+#     (Redis round trips) per authentication are reported too.
 #   GO [go]
 # Exit status: 0 when aaabench counted no failure, 1 when it did, 2 on a
 # setup or usage error.
@@ -30,6 +34,8 @@ SUBSCRIBERS=${SUBSCRIBERS:-10000}
 LOG_LEVEL=${LOG_LEVEL:-info}
 SERVER_PROCS=${SERVER_PROCS:-}
 SOCKETS=${SOCKETS:-}
+STORE=${STORE:-memory}
+REDIS_APPENDFSYNC=${REDIS_APPENDFSYNC:-}
 SECRET=bench-$RANDOM$RANDOM
 
 die() {
@@ -38,6 +44,7 @@ die() {
 }
 
 case $METHOD in aka-prime | aka) ;; *) die "METHOD=$METHOD: want aka-prime or aka" ;; esac
+case $STORE in memory | redis) ;; *) die "STORE=$STORE: want memory or redis" ;; esac
 case $LOG_LEVEL in debug | info | warn | error) ;; *) die "LOG_LEVEL=$LOG_LEVEL: want debug, info, warn or error" ;; esac
 [[ $SUBSCRIBERS =~ ^[1-9][0-9]*$ ]] || die "SUBSCRIBERS=$SUBSCRIBERS: want a positive integer"
 command -v python3 >/dev/null || die "python3 is needed to read aaabench's JSON summary"
@@ -46,7 +53,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aaa-bench.XXXXXX")
 aaad_pid=
 drain_pid=
+redis_pid=
 cleanup() {
+	if [[ -n $redis_pid ]]; then
+		kill -TERM "$redis_pid" 2>/dev/null || true
+		wait "$redis_pid" 2>/dev/null || true
+	fi
 	if [[ -n $aaad_pid ]] && kill -0 "$aaad_pid" 2>/dev/null; then
 		kill -TERM "$aaad_pid" 2>/dev/null || true
 		wait "$aaad_pid" 2>/dev/null || true
@@ -67,7 +79,7 @@ echo "go:       $go_version"
 load="method $METHOD, concurrency $CONCURRENCY, duration $DURATION"
 if [[ $RATE != 0 ]]; then load+=", open loop at $RATE/s"; else load+=", closed loop"; fi
 load+=", reauth $REAUTH, anonymous $ANONYMOUS, $SUBSCRIBERS subscribers, aaad log level $LOG_LEVEL"
-load+=", aaad GOMAXPROCS ${SERVER_PROCS:-all CPUs}"
+load+=", aaad GOMAXPROCS ${SERVER_PROCS:-all CPUs}, store $STORE${REDIS_APPENDFSYNC:+ (AOF appendfsync $REDIS_APPENDFSYNC)}"
 echo "load:     $load"
 echo
 
@@ -101,9 +113,36 @@ hss:
   # lift the per-subscriber vector rate, which guards real USIMs.
   vector_rate: 1000
   vector_burst: 1000
-store:
-  backend: memory
 EOF
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+redis_cli() { redis-cli -p "$redis_port" "$@"; }
+if [[ $STORE == redis ]]; then
+	command -v redis-server >/dev/null || die "redis-server not found: scripts/install-test-deps.sh installs it"
+	redis_port=$(free_port)
+	aof=(--appendonly no)
+	[[ -n $REDIS_APPENDFSYNC ]] && aof=(--appendonly yes --appendfsync "$REDIS_APPENDFSYNC")
+	redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save "" "${aof[@]}" \
+		--logfile "$tmp/redis.log" &
+	redis_pid=$!
+	for _ in $(seq 200); do
+		redis_cli ping >/dev/null 2>&1 && break
+		read -r -t 0.05 <> <(:) || true # redis-server has no readiness line on stdout here
+	done
+	redis_cli ping >/dev/null || die "redis-server did not start"
+	printf '1 %s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$tmp/kek"
+	chmod 600 "$tmp/kek"
+	cat >>"$tmp/aaad.yaml" <<EOF
+  key_file: $tmp/kek
+store:
+  backend: redis
+  redis:
+    addrs: ["127.0.0.1:$redis_port"]
+EOF
+else
+	echo "store: {backend: memory}" >>"$tmp/aaad.yaml"
+fi
 
 addr=
 if [[ $listen == 127.0.0.1:0 ]]; then
@@ -153,6 +192,12 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 ticks0=$(cpu_ticks "$aaad_pid")
 rss0=$(rss_kib "$aaad_pid")
+redis_stat() { redis_cli info stats | tr -d '\r' | awk -F: -v k="$1" '$1 == k {print $2+0}'; }
+if [[ -n $redis_pid ]]; then
+	rticks0=$(cpu_ticks "$redis_pid")
+	reads0=$(redis_stat total_reads_processed)
+	cmds0=$(redis_stat total_commands_processed)
+fi
 
 bench_args=(--server "$addr" --secret "$SECRET" --subscribers "$tmp/subscribers.csv" --method "$METHOD"
 	--concurrency "$CONCURRENCY" --duration "$DURATION" --json)
@@ -173,9 +218,16 @@ if ! kill -0 "$aaad_pid" 2>/dev/null; then
 fi
 ticks1=$(cpu_ticks "$aaad_pid")
 rss1=$(rss_kib "$aaad_pid")
+RTICKS=0 READS=0 CMDS=0
+if [[ -n $redis_pid ]]; then
+	RTICKS=$(($(cpu_ticks "$redis_pid") - rticks0))
+	READS=$(($(redis_stat total_reads_processed) - reads0))
+	CMDS=$(($(redis_stat total_commands_processed) - cmds0))
+	redis_cli info commandstats | tr -d '\r' >"$tmp/commandstats"
+fi
 
 echo
-TICKS=$((ticks1 - ticks0)) CLK_TCK=$clk_tck RSS0=$rss0 RSS1=$rss1 NPROC=$(nproc) CPU_MODEL=$cpu_model \
+COMMANDSTATS=${redis_pid:+$tmp/commandstats} STORE=$STORE RTICKS=$RTICKS READS=$READS CMDS=$CMDS TICKS=$((ticks1 - ticks0)) CLK_TCK=$clk_tck RSS0=$rss0 RSS1=$rss1 NPROC=$(nproc) CPU_MODEL=$cpu_model \
 	GO_VERSION=$go_version METHOD=$METHOD CONCURRENCY=$CONCURRENCY DURATION=$DURATION RATE=$RATE \
 	REAUTH=$REAUTH ANONYMOUS=$ANONYMOUS SUBSCRIBERS=$SUBSCRIBERS LOG_LEVEL=$LOG_LEVEL SERVER_PROCS=$SERVER_PROCS \
 	python3 - "$tmp/result.json" <<'EOF'
@@ -207,6 +259,24 @@ if r.get("open_loop_backlog"):
 print(f"server CPU         {server_us:.1f} µs/auth   ({server_cpu_s:.2f} s)")
 print(f"aaabench CPU       {r['client_cpu_us_per_auth']:.1f} µs/auth   ({r['client_cpu_s']:.2f} s)")
 print(f"server RSS         {rss0:.1f} MiB at start, {rss1:.1f} MiB at end")
+redis = None
+if env["STORE"] == "redis" and ok:
+    # total_reads_processed counts the read events redis-server handled: one
+    # per request it got, a pipeline being one (a round trip).
+    redis = {
+        "cpu_us_per_auth": round(int(env["RTICKS"]) / int(env["CLK_TCK"]) * 1e6 / ok, 1),
+        "round_trips_per_auth": round(int(env["READS"]) / ok, 2),
+        "commands_per_auth": round(int(env["CMDS"]) / ok, 2),
+    }
+    print(f"redis-server CPU   {redis['cpu_us_per_auth']:.1f} µs/auth")
+    print(f"redis round trips  {redis['round_trips_per_auth']:.2f} per auth ({redis['commands_per_auth']:.2f} commands)")
+    calls = {}
+    for line in open(env["COMMANDSTATS"]):
+        if line.startswith("cmdstat_"):
+            name, rest = line[len("cmdstat_"):].split(":", 1)
+            calls[name] = int(dict(kv.split("=") for kv in rest.strip().split(","))["calls"])
+    top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
+    print("redis commands     " + ", ".join(f"{k} {v / ok:.2f}" for k, v in top) + " per auth (whole run, probe included)")
 
 doc = {
     "machine": {"cpus": int(env["NPROC"]), "model": env["CPU_MODEL"], "go": env["GO_VERSION"]},
@@ -228,6 +298,8 @@ doc = {
     "server_cpu_us_per_auth": round(server_us, 1),
     "client_cpu_us_per_auth": round(r["client_cpu_us_per_auth"], 1),
     "server_rss_mib": {"start": round(rss0, 1), "end": round(rss1, 1)},
+    "store": env["STORE"],
+    "redis": redis,
 }
 print()
 print(json.dumps(doc, separators=(",", ":")))

@@ -25,7 +25,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +48,9 @@ type EAPConfig struct {
 	// CacheSize bounds the conversations this node keeps a copy of, to
 	// read back without a round trip (65,536 when zero; negative: none).
 	CacheSize int
+	// Timeout bounds one pipeline of the store's commands (1 s when
+	// zero); a request's own context may end its wait sooner.
+	Timeout time.Duration
 }
 
 // EAPStore is an eap.Store in Redis.
@@ -58,6 +60,7 @@ type EAPStore struct {
 	now    func() time.Time
 	slack  time.Duration
 	cache  *convCache
+	pipe   *autoPipe
 
 	// Records replaced by a subscriber's newer one, deleted with the
 	// next pipeline this store sends (Finish), or by Flush.
@@ -73,7 +76,7 @@ const maxStale = 4096
 
 // NewEAPStore returns a store over rdb.
 func NewEAPStore(rdb redis.UniversalClient, cfg EAPConfig) *EAPStore {
-	s := &EAPStore{rdb: rdb, prefix: cfg.Prefix, now: cfg.Now, slack: cfg.Slack}
+	s := &EAPStore{rdb: rdb, prefix: cfg.Prefix, now: cfg.Now, slack: cfg.Slack, pipe: newAutoPipe(rdb, cfg.Timeout)}
 	if s.prefix == "" {
 		s.prefix = "aaa:"
 	}
@@ -115,38 +118,46 @@ func backendErr(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
 
-// putConversation: KEYS[1] the conversation; ARGV version, now (ms), expiry
-// (ms), data, TTL (ms). Returns the new version, or -1 for a conflict. A
-// finished conversation (f) is never written over.
+// A conversation is one string: a header of convHeader octets (its
+// version, 4 octets; its expiry in Unix ms, 8; 1 once finished; all big
+// endian) and the encoded conversation. A new one is a plain SET NX; only
+// the compare-and-swap of a stored one needs a script.
+const convHeader = 13
+
+// convValue is c's stored value at version, finished or not: the header,
+// then the encoded conversation (which holds keys: the caller clears it).
+func convValue(c *eap.Conversation, version uint32, finished bool) []byte {
+	v := make([]byte, convHeader, convHeader+512)
+	binary.BigEndian.PutUint32(v, version)
+	binary.BigEndian.PutUint64(v[4:], uint64(unixMilli(c.Expires)))
+	v[12] = boolByte(finished)
+	return encodeConversation(v, c)
+}
+
+// putConversation: KEYS[1] the conversation; ARGV version, now (ms), the
+// value without its version (expiry, flag, data), TTL (ms). Returns the
+// new version, or -1 for a conflict (gone, expired, finished, or at
+// another version).
 var putConversation = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'v', 'e', 'f')
-if ARGV[1] == '0' then
-	if cur[1] then return -1 end
-	redis.call('HSET', KEYS[1], 'v', 1, 'e', ARGV[3], 'd', ARGV[4])
-	redis.call('PEXPIRE', KEYS[1], ARGV[5])
-	return 1
-end
-if not cur[1] or cur[3] or tonumber(cur[2]) <= tonumber(ARGV[2]) or cur[1] ~= ARGV[1] then
-	return -1
-end
-local v = tonumber(cur[1]) + 1
-redis.call('HSET', KEYS[1], 'v', v, 'e', ARGV[3], 'd', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return v
+local cur = redis.call('GET', KEYS[1])
+if not cur or #cur < 13 then return -1 end
+local v, e, f = struct.unpack('>I4I8B', cur)
+if f ~= 0 or e <= tonumber(ARGV[2]) or v ~= tonumber(ARGV[1]) then return -1 end
+redis.call('SET', KEYS[1], struct.pack('>I4', v + 1) .. ARGV[3], 'PX', ARGV[4])
+return v + 1
 `)
 
-// finishConversation: KEYS[1] the conversation; ARGV version, now (ms),
-// expiry (ms), data (the finished conversation), TTL (ms). Returns the new
-// version, 0 not found (or expired), -1 a conflict (finished already
-// included).
+// finishConversation: as putConversation, the value's flag set. Returns
+// the new version, 0 not found (or expired), -1 a conflict (finished
+// already included).
 var finishConversation = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'v', 'e', 'f')
-if not cur[1] or tonumber(cur[2]) <= tonumber(ARGV[2]) then return 0 end
-if cur[1] ~= ARGV[1] or cur[3] then return -1 end
-local v = tonumber(cur[1]) + 1
-redis.call('HSET', KEYS[1], 'v', v, 'e', ARGV[3], 'd', ARGV[4], 'f', 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return v
+local cur = redis.call('GET', KEYS[1])
+if not cur or #cur < 13 then return 0 end
+local v, e, f = struct.unpack('>I4I8B', cur)
+if e <= tonumber(ARGV[2]) then return 0 end
+if f ~= 0 or v ~= tonumber(ARGV[1]) then return -1 end
+redis.call('SET', KEYS[1], struct.pack('>I4', v + 1) .. ARGV[3], 'PX', ARGV[4])
+return v + 1
 `)
 
 // Get implements eap.ConversationStore: from this node's copy when it has
@@ -160,29 +171,29 @@ func (s *EAPStore) Get(ctx context.Context, id eap.ConversationID, c *eap.Conver
 
 // GetFresh implements eap.ConversationStore.
 func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.Conversation) error {
-	vals, err := s.rdb.HMGet(ctx, s.convKey(id), "v", "e", "d").Result()
+	cmd := redis.NewStringCmd(ctx, "get", s.convKey(id))
+	if err := s.pipe.do(ctx, cmd); err != nil {
+		return backendErr("get conversation", err)
+	}
+	v, err := cmd.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return eap.ErrConversationNotFound
+	}
 	if err != nil {
 		return backendErr("get conversation", err)
 	}
-	v, _ := vals[0].(string)
-	e, _ := vals[1].(string)
-	d, _ := vals[2].(string)
-	if v == "" {
-		return eap.ErrConversationNotFound
-	}
-	exp, err1 := strconv.ParseInt(e, 10, 64)
-	ver, err2 := strconv.ParseUint(v, 10, 32)
-	if err1 != nil || err2 != nil {
+	defer clear(v)
+	if len(v) < convHeader {
 		return backendErr("get conversation", errCorrupt)
 	}
-	if exp <= s.now().UnixMilli() {
+	if int64(binary.BigEndian.Uint64(v[4:])) <= s.now().UnixMilli() {
 		return eap.ErrConversationNotFound
 	}
 	var got eap.Conversation
-	if err := decodeConversation([]byte(d), &got); err != nil {
+	if err := decodeConversation(v[convHeader:], &got); err != nil {
 		return backendErr("get conversation", err)
 	}
-	got.ID, got.Version = id, uint32(ver)
+	got.ID, got.Version = id, binary.BigEndian.Uint32(v)
 	*c = got
 	return nil
 }
@@ -190,22 +201,38 @@ func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.C
 // Put implements eap.ConversationStore. A peer's share is not enforced
 // here (the memory store enforces it); Redis's maxmemory bounds the whole.
 func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
-	data := encodeConversation(nil, c)
 	exp := unixMilli(c.Expires)
-	v, err := putConversation.Run(ctx, s.rdb, []string{s.convKey(c.ID)},
-		c.Version, s.now().UnixMilli(), exp, data, s.ttl(c.Expires).Milliseconds()).Int64()
+	ttl := s.ttl(c.Expires).Milliseconds()
+	var v int64
+	var err error
+	var val []byte
+	if c.Version == 0 {
+		val = convValue(c, 1, false)
+		cmd := redis.NewStatusCmd(ctx, "set", s.convKey(c.ID), val, "nx", "px", ttl)
+		if err = s.pipe.do(ctx, cmd); err == nil {
+			err = cmd.Err()
+		}
+		v = 1
+		if errors.Is(err, redis.Nil) {
+			v, err = -1, nil // the ID is taken
+		}
+	} else {
+		val = convValue(c, 0, false)
+		v, err = s.pipe.runScript(ctx, putConversation, []string{s.convKey(c.ID)},
+			c.Version, s.now().UnixMilli(), val[4:], ttl).Int64()
+	}
 	if err != nil || v < 0 {
 		// Whatever this node had is no longer worth reading back.
 		s.cache.drop(c.ID)
-		clear(data) // it held the conversation's keys
+		clear(val) // it held the conversation's keys
 		if err != nil {
 			return backendErr("put conversation", err)
 		}
 		return eap.ErrConversationConflict
 	}
 	c.Version = uint32(v)
-	if !s.cache.put(c.ID, c.Version, exp, data) {
-		clear(data)
+	if !s.cache.put(c.ID, c.Version, exp, val[convHeader:]) {
+		clear(val)
 	}
 	return nil
 }
@@ -216,8 +243,9 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 // retransmission that reaches another node.
 func (s *EAPStore) Finish(ctx context.Context, c *eap.Conversation, h *eap.Handouts) error {
 	s.cache.drop(c.ID)
-	data := encodeConversation(nil, c)
-	defer clear(data)
+	val := convValue(c, 0, true)
+	defer clear(val)
+	data := val[4:]
 	err := s.finish(ctx, c, data, h, true)
 	if isNoScript(err) {
 		// A Redis that restarted or failed over forgot the script:
@@ -234,32 +262,43 @@ func isNoScript(err error) bool {
 }
 
 func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte, h *eap.Handouts, first bool) error {
-	p := s.rdb.Pipeline()
+	cmds := make([]redis.Cmder, 0, 8)
 	var end *redis.Cmd
 	if c.Version != 0 {
-		end = finishConversation.EvalSha(ctx, p, []string{s.convKey(c.ID)},
-			c.Version, s.now().UnixMilli(), unixMilli(c.Expires), data, (max(c.Expires.Sub(s.now()), 0) + finishedSlack).Milliseconds())
+		end = evalSha(ctx, finishConversation, []string{s.convKey(c.ID)},
+			c.Version, s.now().UnixMilli(), data, (max(c.Expires.Sub(s.now()), 0) + finishedSlack).Milliseconds())
+		cmds = append(cmds, end)
 	}
-	var oldP, oldR *redis.StatusCmd
-	var recData []byte
+	var oldP, oldR *redis.StringCmd
 	if h != nil && h.Pseudonym != "" {
-		oldP = s.queuePseudonym(ctx, p, h.Pseudonym, &h.PseudonymRecord)
+		rec := &h.PseudonymRecord
+		ttl := s.ttl(rec.Expires).Milliseconds()
+		v := make([]byte, 0, 9+len(rec.IMSI))
+		v = append(v, recordFormat)
+		v = binary.BigEndian.AppendUint64(v, uint64(unixMilli(rec.Expires)))
+		v = append(v, rec.IMSI...)
+		// The record first, so that a reader never finds a pointer to
+		// nothing; the pointer's old value names the record replaced.
+		oldP = redis.NewStringCmd(ctx, "set", s.subscriberKey(rec.IMSI, "p"), h.Pseudonym, "px", ttl, "get")
+		cmds = append(cmds, redis.NewStatusCmd(ctx, "set", s.pseudonymKey(h.Pseudonym), v, "px", ttl), oldP)
 	}
 	if h != nil && h.Reauth != nil {
-		recData = encodeReauthValue(h.Reauth)
-		defer clear(recData)
-		oldR = s.queueReauth(ctx, p, h.ReauthID, h.Reauth, recData)
+		rec := h.Reauth
+		ttl := s.ttl(rec.Expires).Milliseconds()
+		v := encodeReauthValue(rec)
+		defer clear(v)
+		oldR = redis.NewStringCmd(ctx, "set", s.subscriberKey(rec.IMSI, "r"), h.ReauthID, "px", ttl, "get")
+		cmds = append(cmds, redis.NewStatusCmd(ctx, "set", s.reauthKey(h.ReauthID), v, "px", ttl), oldR)
 	}
-	var stale []string
 	if first {
-		stale = s.takeStale()
-		for _, k := range stale {
-			p.Unlink(ctx, k)
+		for _, k := range s.takeStale() {
+			cmds = append(cmds, redis.NewIntCmd(ctx, "unlink", k))
 		}
 	}
-	_, err := p.Exec(ctx)
-	if err != nil && !errors.Is(err, redis.Nil) && !isNoScript(err) {
-		// Redis is away: the replaced records are left to their TTL.
+	if len(cmds) == 0 {
+		return nil
+	}
+	if err := s.pipe.do(ctx, cmds...); err != nil {
 		return backendErr("finish conversation", err)
 	}
 	if oldP != nil {
@@ -268,24 +307,25 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 	if oldR != nil {
 		s.replaced(oldR, h.ReauthID, s.reauthKey)
 	}
-	recordsErr := (oldP != nil && !stored(oldP)) || (oldR != nil && !stored(oldR))
-	if end == nil {
-		if recordsErr {
-			return eap.ErrRecordsNotStored
+	recordsErr := false
+	for _, c := range cmds {
+		if c != end && c.Err() != nil && !errors.Is(c.Err(), redis.Nil) {
+			recordsErr = true
 		}
-		return nil
 	}
-	if err := end.Err(); err != nil {
-		if isNoScript(err) {
-			return err
+	if end != nil {
+		if err := end.Err(); err != nil {
+			if isNoScript(err) {
+				return err
+			}
+			return backendErr("finish conversation", err)
 		}
-		return backendErr("finish conversation", err)
-	}
-	switch v, _ := end.Int64(); {
-	case v == 0:
-		return eap.ErrConversationNotFound
-	case v < 0:
-		return eap.ErrConversationConflict
+		switch v, _ := end.Int64(); {
+		case v == 0:
+			return eap.ErrConversationNotFound
+		case v < 0:
+			return eap.ErrConversationConflict
+		}
 	}
 	if recordsErr {
 		return eap.ErrRecordsNotStored
@@ -297,14 +337,9 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 // conversation: they are many and short-lived, so less than Slack.
 const finishedSlack = 5 * time.Second
 
-func stored(cmd *redis.StatusCmd) bool {
-	err := cmd.Err()
-	return err == nil || errors.Is(err, redis.Nil)
-}
-
 // replaced queues the record a subscriber's pointer named before name, if
 // any, for deletion: one record per subscriber.
-func (s *EAPStore) replaced(cmd *redis.StatusCmd, name string, key func(string) string) {
+func (s *EAPStore) replaced(cmd *redis.StringCmd, name string, key func(string) string) {
 	old, err := cmd.Result()
 	if err != nil || old == "" || old == name {
 		return
@@ -350,26 +385,6 @@ func isCrossSlot(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "CROSSSLOT")
 }
 
-// queuePseudonym adds to p the pseudonym's record and the subscriber's
-// pointer to it; the command returns the name the pointer held before.
-// The record goes first, so that a reader never finds a pointer to
-// nothing.
-func (s *EAPStore) queuePseudonym(ctx context.Context, p redis.Pipeliner, name string, rec *eap.PseudonymRecord) *redis.StatusCmd {
-	ttl := s.ttl(rec.Expires)
-	v := make([]byte, 0, 9+len(rec.IMSI))
-	v = append(v, recordFormat)
-	v = binary.BigEndian.AppendUint64(v, uint64(unixMilli(rec.Expires)))
-	v = append(v, rec.IMSI...)
-	p.Set(ctx, s.pseudonymKey(name), v, ttl)
-	return p.SetArgs(ctx, s.subscriberKey(rec.IMSI, "p"), name, redis.SetArgs{TTL: ttl, Get: true})
-}
-
-func (s *EAPStore) queueReauth(ctx context.Context, p redis.Pipeliner, name string, rec *eap.ReauthRecord, data []byte) *redis.StatusCmd {
-	ttl := s.ttl(rec.Expires)
-	p.Set(ctx, s.reauthKey(name), data, ttl)
-	return p.SetArgs(ctx, s.subscriberKey(rec.IMSI, "r"), name, redis.SetArgs{TTL: ttl, Get: true})
-}
-
 // recordFormat starts a stored pseudonym record.
 const recordFormat = 1
 
@@ -393,7 +408,11 @@ func (s *EAPStore) putRecords(ctx context.Context, h *eap.Handouts, op string) e
 
 // GetPseudonym implements eap.Store.
 func (s *EAPStore) GetPseudonym(ctx context.Context, pseudonym string) (eap.PseudonymRecord, error) {
-	v, err := s.rdb.Get(ctx, s.pseudonymKey(pseudonym)).Bytes()
+	cmd := redis.NewStringCmd(ctx, "get", s.pseudonymKey(pseudonym))
+	if err := s.pipe.do(ctx, cmd); err != nil {
+		return eap.PseudonymRecord{}, backendErr("get pseudonym", err)
+	}
+	v, err := cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return eap.PseudonymRecord{}, eap.ErrRecordNotFound
 	}
@@ -413,7 +432,11 @@ func (s *EAPStore) GetPseudonym(ctx context.Context, pseudonym string) (eap.Pseu
 // TakeReauth implements eap.Store: the context is read and deleted in one
 // step (GETDEL), so that of two nodes only one gets it.
 func (s *EAPStore) TakeReauth(ctx context.Context, id string, rec *eap.ReauthRecord) error {
-	v, err := s.rdb.GetDel(ctx, s.reauthKey(id)).Bytes()
+	cmd := redis.NewStringCmd(ctx, "getdel", s.reauthKey(id))
+	if err := s.pipe.do(ctx, cmd); err != nil {
+		return backendErr("take re-authentication context", err)
+	}
+	v, err := cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return eap.ErrRecordNotFound
 	}

@@ -23,6 +23,7 @@ import (
 type SubscriberStore struct {
 	rdb    redis.UniversalClient
 	prefix string
+	pipe   *autoPipe // the SQN steps of concurrent requests share pipelines
 }
 
 var _ hss.Store = (*SubscriberStore)(nil)
@@ -32,7 +33,7 @@ func NewSubscriberStore(rdb redis.UniversalClient, prefix string) *SubscriberSto
 	if prefix == "" {
 		prefix = "aaa:"
 	}
-	return &SubscriberStore{rdb: rdb, prefix: prefix}
+	return &SubscriberStore{rdb: rdb, prefix: prefix, pipe: newAutoPipe(rdb, 0)}
 }
 
 func (s *SubscriberStore) key(imsi string) string { return s.prefix + "s:{" + imsi + "}" }
@@ -112,7 +113,7 @@ func record(sealed, amf string) (hss.Record, error) {
 
 // AdvanceSQN implements hss.Store: one round trip, one atomic step.
 func (s *SubscriberStore) AdvanceSQN(ctx context.Context, imsi string, indBits uint) (hss.Record, aka.SQN, error) {
-	res, err := advanceSQN.Run(ctx, s.rdb, []string{s.key(imsi)}, indBits).Result()
+	res, err := s.pipe.runScript(ctx, advanceSQN, []string{s.key(imsi)}, indBits).Result()
 	if errors.Is(err, redis.Nil) {
 		return hss.Record{}, 0, aka.ErrUnknownSubscriber
 	}

@@ -1,0 +1,137 @@
+package redisstore
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// autoPipe sends the commands of concurrent requests to Redis together, in
+// shared pipelines, as auto-pipelining clients (rueidis, Lettuce) do: a
+// request still waits for its own answers, one round trip per step, but
+// a pipeline of many requests' commands costs Redis and this process one
+// read and one write, where a command each cost a read, a write, and the
+// pool's health check (a syscall of its own in go-redis). At a few
+// thousand authentications a second those syscalls were most of the CPU
+// both sides spent on the store.
+//
+// Pipelines run in at most maxPipes goroutines at once, started when a
+// request finds none free and ending when there is nothing left to send:
+// under load each takes whatever queued while the others were out.
+type autoPipe struct {
+	rdb     redis.UniversalClient
+	timeout time.Duration
+
+	mu      sync.Mutex
+	pending []*pipeGroup
+	running int
+}
+
+// maxPipes bounds the pipelines in flight at once; maxBatch the requests'
+// command groups in one.
+const (
+	maxPipes = 4
+	maxBatch = 256
+)
+
+// pipeGroup is one request's commands: they go out together, in order,
+// in one pipeline.
+type pipeGroup struct {
+	cmds []redis.Cmder
+	done chan struct{}
+}
+
+func newAutoPipe(rdb redis.UniversalClient, timeout time.Duration) *autoPipe {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	return &autoPipe{rdb: rdb, timeout: timeout}
+}
+
+// do sends cmds and returns once Redis answered them (their own Err says
+// how each went) or ctx ended (then their answers are not waited for).
+func (a *autoPipe) do(ctx context.Context, cmds ...redis.Cmder) error {
+	g := &pipeGroup{cmds: cmds, done: make(chan struct{})}
+	a.mu.Lock()
+	a.pending = append(a.pending, g)
+	start := a.running < maxPipes
+	if start {
+		a.running++
+	}
+	a.mu.Unlock()
+	if start {
+		go a.run()
+	}
+	select {
+	case <-g.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *autoPipe) run() {
+	var batch []*pipeGroup
+	for {
+		a.mu.Lock()
+		if len(a.pending) == 0 {
+			a.running--
+			a.mu.Unlock()
+			return
+		}
+		n := min(len(a.pending), maxBatch)
+		batch = append(batch[:0], a.pending[:n]...)
+		rest := copy(a.pending, a.pending[n:])
+		clear(a.pending[rest:])
+		a.pending = a.pending[:rest]
+		a.mu.Unlock()
+		a.send(batch)
+		clear(batch)
+	}
+}
+
+func (a *autoPipe) send(batch []*pipeGroup) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
+	defer cancel()
+	p := a.rdb.Pipeline()
+	for _, g := range batch {
+		for _, c := range g.cmds {
+			p.Process(ctx, c)
+		}
+	}
+	// Exec sets each command's own result or error; the first error
+	// it returns is also in its command.
+	p.Exec(ctx)
+	for _, g := range batch {
+		close(g.done)
+	}
+}
+
+// evalSha is a script's EVALSHA as a command to send with others.
+func evalSha(ctx context.Context, s *redis.Script, keys []string, args ...any) *redis.Cmd {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	a = append(a, "evalsha", s.Hash(), len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	a = append(a, args...)
+	return redis.NewCmd(ctx, a...)
+}
+
+// runScript runs s through the pipe; a Redis that lost its scripts (a
+// restart, a failover) gets the script itself once more, directly.
+func (a *autoPipe) runScript(ctx context.Context, s *redis.Script, keys []string, args ...any) *redis.Cmd {
+	cmd := evalSha(ctx, s, keys, args...)
+	if err := a.do(ctx, cmd); err != nil {
+		// cmd stays the pipeline's: answer with another.
+		failed := redis.NewCmd(ctx)
+		failed.SetErr(err)
+		return failed
+	}
+	if isNoScript(cmd.Err()) {
+		return s.Run(ctx, a.rdb, keys, args...)
+	}
+	return cmd
+}
