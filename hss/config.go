@@ -1,9 +1,12 @@
 package hss
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 
 	"github.com/aaa-project/aaa/aka"
 )
@@ -18,9 +21,17 @@ type Config struct {
 	// out.
 	Subscribers string `yaml:"subscribers"`
 	// KeyFile holds the key-encryption keys that seal subscriber keys at
-	// rest, one "ID HEX64" line each; the first seals. Unset, the memory
-	// store seals under a key that lives as long as the process.
+	// rest, one "ID HEX64" line each; the first seals. Unset (and no
+	// KeyEnv), the memory store seals under a key that lives as long as
+	// the process.
 	KeyFile string `yaml:"key_file"`
+	// KeyEnv names an environment variable that holds the same keys
+	// instead of a file: "ID HEX64" entries separated by newlines or ';'
+	// (ParseKEKs), for deployments that hand secrets over in the
+	// environment (a Kubernetes Secret mapped to a variable, an env file
+	// of a container runtime, where a value is one line). At most one of
+	// KeyFile and KeyEnv.
+	KeyEnv string `yaml:"key_env"`
 	// INDBits is the length of IND in SQN = SEQ || IND (TS 33.102 C.3.2).
 	INDBits *uint `yaml:"ind_bits"`
 	// VectorRate and VectorBurst bound how fast one subscriber's SQN can
@@ -66,5 +77,88 @@ func (c *Config) Validate(prefix string) error {
 	if c.INDBits != nil && *c.INDBits > 10 {
 		bad("ind_bits", "at most 10")
 	}
+	if c.KeyFile != "" && c.KeyEnv != "" {
+		bad("key_env", "give key_file or key_env, not both")
+	}
+	if c.KeyEnv != "" && !envName(c.KeyEnv) {
+		// Most likely the keys themselves, pasted where their
+		// variable's name belongs: never printed.
+		bad("key_env", "want the name of an environment variable (letters, digits and _, not starting with a digit), not the keys")
+	}
 	return errors.Join(errs...)
+}
+
+// envName reports whether s is a portable environment variable name.
+func envName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// KEKs reads the key-encryption keys that key_file or key_env names, for
+// a validated c; nil and no error when neither is set. Errors name the
+// key under prefix ("hss.key_file: line 2: ..."), never a path, a
+// variable's name or a key. The caller wipes the keys.
+func (c *Config) KEKs(prefix string) ([]KEK, error) {
+	switch {
+	case c.KeyFile != "":
+		key := prefix + ".key_file"
+		data, err := os.ReadFile(c.KeyFile)
+		defer clear(data)
+		if err != nil {
+			// The path is the operator's own; the reason is enough.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("%s: cannot read the file: %w", key, err)
+		}
+		keks, err := ReadKEKs(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		return keks, nil
+	case c.KeyEnv != "":
+		key := prefix + ".key_env"
+		v, ok := os.LookupEnv(c.KeyEnv)
+		if !ok {
+			return nil, fmt.Errorf("%s: the environment variable is not set", key)
+		}
+		text := []byte(v)
+		defer clear(text)
+		keks, err := ParseKEKs(text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		return keks, nil
+	}
+	return nil, nil
+}
+
+// Sealer returns the sealer under the keys of key_file or key_env (the
+// first seals, all open), or nil and no error when neither is set: the
+// caller decides whether a key of the process's own will do.
+func (c *Config) Sealer(prefix string) (*Sealer, error) {
+	keks, err := c.KEKs(prefix)
+	if err != nil || keks == nil {
+		return nil, err
+	}
+	defer func() {
+		for i := range keks {
+			clear(keks[i].Key[:])
+		}
+	}()
+	s, err := NewSealer(keks)
+	if err != nil {
+		key := prefix + ".key_file"
+		if c.KeyFile == "" {
+			key = prefix + ".key_env"
+		}
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return s, nil
 }

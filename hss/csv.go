@@ -19,8 +19,65 @@ import (
 // the line and column, never the value: the file holds keys. A UTF-8 byte
 // order mark at the start is skipped, and lines may end in LF, CRLF or a
 // lone CR (as spreadsheets export them). An IMSI listed twice is refused
-// with both line numbers.
+// with both line numbers. Every bad row is reported (ReadSubscriberRows).
 func ReadSubscribersCSV(r io.Reader) ([]Subscriber, error) {
+	rows, err := ReadSubscriberRows(r)
+	if err != nil {
+		return nil, err
+	}
+	subs := make([]Subscriber, len(rows))
+	for i := range rows {
+		subs[i] = rows[i].Subscriber
+		rows[i].Wipe()
+	}
+	return subs, nil
+}
+
+// Row is a subscriber read from a CSV file, with the line it is on (as an
+// editor counts lines).
+type Row struct {
+	Line int
+	Subscriber
+}
+
+// Wipe clears the row's keys.
+func (r *Row) Wipe() {
+	clear(r.K[:])
+	clear(r.OPc[:])
+}
+
+// RowErrors is every bad row of a file, in line order, each "line N: what"
+// (never a value). It is what ReadSubscriberRows returns when the header
+// was good but rows were not.
+type RowErrors []RowError
+
+// RowError is one bad row.
+type RowError struct {
+	Line int
+	Err  error
+}
+
+func (e RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+func (e RowErrors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "subscribers: %d bad row", len(e))
+	if len(e) != 1 {
+		b.WriteByte('s')
+	}
+	for _, r := range e {
+		b.WriteString("\nsubscribers: ")
+		b.WriteString(r.Error())
+	}
+	return b.String()
+}
+
+// ReadSubscriberRows reads a subscribers file as ReadSubscribersCSV does,
+// with each row's line. A bad header stops it at once; past a bad row it
+// goes on, so that one run names every bad row (a RowErrors). On any error
+// it returns no rows (their keys wiped): a file is taken whole or not at
+// all.
+func ReadSubscriberRows(r io.Reader) ([]Row, error) {
 	br := bufio.NewReader(r)
 	if b, err := br.Peek(len(utf8BOM)); err == nil && string(b) == utf8BOM {
 		br.Discard(len(utf8BOM))
@@ -58,7 +115,16 @@ func ReadSubscribersCSV(r io.Reader) ([]Subscriber, error) {
 			return nil, fmt.Errorf("subscribers: header: missing column %s", c)
 		}
 	}
-	var subs []Subscriber
+	var (
+		rows []Row
+		bad  RowErrors
+	)
+	fail := func(err error) ([]Row, error) {
+		for i := range rows {
+			rows[i].Wipe()
+		}
+		return nil, err
+	}
 	first := map[string]int{} // IMSI -> line it was first listed on
 	for {
 		rec, err := cr.Read()
@@ -67,23 +133,45 @@ func ReadSubscribersCSV(r io.Reader) ([]Subscriber, error) {
 		}
 		if err != nil {
 			// A csv.ParseError names its line and column, never the
-			// field; FieldPos is only valid after a record was read.
-			return nil, fmt.Errorf("subscribers: %w", err)
+			// field, and the reader goes on at the next record; any
+			// other error is the reader's own and ends the file.
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return fail(fmt.Errorf("subscribers: %w", err))
+			}
+			bad = append(bad, RowError{Line: pe.Line, Err: csvSyntax(pe, len(header))})
+			continue
 		}
-		line, _ := cr.FieldPos(0)
+		line, _ := cr.FieldPos(0) // only valid after a record was read
 		s, err := parseRow(rec, col, hasOP)
 		if err != nil {
-			return nil, fmt.Errorf("subscribers: line %d: %w", line, err)
+			clear(s.K[:])
+			clear(s.OPc[:])
+			bad = append(bad, RowError{Line: line, Err: err})
+			continue
 		}
 		if l, dup := first[s.IMSI]; dup {
 			clear(s.K[:])
 			clear(s.OPc[:])
-			return nil, fmt.Errorf("subscribers: line %d: IMSI listed twice (first on line %d)", line, l)
+			bad = append(bad, RowError{Line: line, Err: fmt.Errorf("IMSI listed twice (first on line %d)", l)})
+			continue
 		}
 		first[s.IMSI] = line
-		subs = append(subs, s)
+		rows = append(rows, Row{Line: line, Subscriber: s})
 	}
-	return subs, nil
+	if len(bad) > 0 {
+		return fail(bad)
+	}
+	return rows, nil
+}
+
+// csvSyntax says what a csv.ParseError says, but for the line, which the
+// RowError carries.
+func csvSyntax(pe *csv.ParseError, columns int) error {
+	if errors.Is(pe.Err, csv.ErrFieldCount) {
+		return fmt.Errorf("%w (the header has %d)", pe.Err, columns)
+	}
+	return fmt.Errorf("character %d: %w", pe.Column, pe.Err)
 }
 
 const utf8BOM = "\xef\xbb\xbf"
@@ -163,6 +251,10 @@ func hexField(rec []string, col map[string]int, name string, dst []byte) error {
 	}
 	return nil
 }
+
+// ValidIMSI reports whether s is an IMSI as the subscriber records take
+// it: 6 to 15 decimal digits.
+func ValidIMSI(s string) bool { return validIMSI(s) }
 
 func validIMSI(s string) bool {
 	if len(s) < 6 || len(s) > 15 {

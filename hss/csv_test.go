@@ -1,6 +1,7 @@
 package hss
 
 import (
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -83,5 +84,52 @@ func TestReadSubscribersCSV_ErrorLines(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Past a bad row the reader goes on: one run names every bad row by its
+// line, in order, and returns no row at all.
+func TestReadSubscriberRows_EveryBadRow(t *testing.T) {
+	good := func(imsi string) string { return imsi + "," + set1K + "," + set1OPc + ",8000,000000000000" }
+	in := strings.Join([]string{
+		"imsi,k,opc,amf,sqn",
+		good("001010000000001"),
+		good("0010100000000x2"),
+		"001010000000003," + set1K + "," + set1OPc + ",8000",
+		"001010000000004,\"" + set1K + "\"x," + set1OPc + ",8000,000000000000",
+		"# comment",
+		good("001010000000001"),
+		"001010000000005," + set1K + "," + set1OPc + ",80000,000000000000",
+		good("001010000000006"),
+	}, "\r\n") + "\r\n"
+	rows, err := ReadSubscriberRows(strings.NewReader(in))
+	if rows != nil {
+		t.Fatalf("%d rows returned with an error", len(rows))
+	}
+	var bad RowErrors
+	if !errors.As(err, &bad) {
+		t.Fatalf("err = %v, want RowErrors", err)
+	}
+	want := []string{
+		"line 3: column imsi: want 6 to 15 digits",
+		"line 4: wrong number of fields (the header has 5)",
+		"line 5: character 50: extraneous or missing \" in quoted-field",
+		"line 7: IMSI listed twice (first on line 2)",
+		"line 8: column amf: want 4 hex digits",
+	}
+	var got []string
+	for _, b := range bad {
+		got = append(got, b.Error())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if strings.Contains(err.Error(), set1K[:8]) || !strings.HasPrefix(err.Error(), "subscribers: 5 bad rows\nsubscribers: line 3: ") {
+		t.Fatalf("error: %v", err)
+	}
+	// A good file: each row with its line.
+	rows, err = ReadSubscriberRows(strings.NewReader("imsi,k,opc,amf,sqn\n# c\n" + good("001010000000001") + "\n\n" + good("001010000000002") + "\n"))
+	if err != nil || len(rows) != 2 || rows[0].Line != 3 || rows[1].Line != 5 || rows[1].IMSI != "001010000000002" {
+		t.Fatalf("%v %v", rows, err)
 	}
 }

@@ -1,7 +1,6 @@
 package hss
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
@@ -10,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/aaa-project/aaa/milenage"
 )
@@ -38,47 +36,102 @@ func (k KEK) GoString() string { return k.String() }
 // maxKEKIDLen bounds a KEK id (it is stored in every record).
 const maxKEKIDLen = 32
 
-// ReadKEKs reads key-encryption keys, one "ID HEX64" line each (blank lines
-// and lines starting with # are skipped). The first seals. Errors name the
-// line, never a key.
+// maxKEKText bounds what ReadKEKs reads: a key file holds a few lines.
+const maxKEKText = 64 << 10
+
+// ReadKEKs reads a key file: key-encryption keys as ParseKEKs reads them.
+// The first seals. Errors name the line, never a key.
 func ReadKEKs(r io.Reader) ([]KEK, error) {
-	var keks []KEK
-	seen := map[string]int{}
-	sc := bufio.NewScanner(r)
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || text[0] == '#' {
-			continue
-		}
-		fields := strings.Fields(text)
-		if len(fields) != 2 {
-			return nil, fmt.Errorf("key file: line %d: want \"ID HEX64\"", line)
-		}
-		id, hexKey := fields[0], fields[1]
-		if len(id) > maxKEKIDLen || !printableID(id) {
-			return nil, fmt.Errorf("key file: line %d: the id must be 1 to %d printable characters", line, maxKEKIDLen)
-		}
-		if first, dup := seen[id]; dup {
-			return nil, fmt.Errorf("key file: line %d: id used before, on line %d", line, first)
-		}
-		seen[id] = line
-		var k KEK
-		k.ID = id
-		if len(hexKey) != 64 {
-			return nil, fmt.Errorf("key file: line %d: want a key of 64 hex digits (AES-256)", line)
-		}
-		if _, err := hex.Decode(k.Key[:], []byte(hexKey)); err != nil {
-			return nil, fmt.Errorf("key file: line %d: the key is not hex", line)
-		}
-		keks = append(keks, k)
-	}
-	if err := sc.Err(); err != nil {
+	data, err := io.ReadAll(io.LimitReader(r, maxKEKText+1))
+	defer clear(data)
+	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}
-	if len(keks) == 0 {
-		return nil, errors.New("key file: no key")
+	if len(data) > maxKEKText {
+		return nil, fmt.Errorf("key file: longer than %d bytes", maxKEKText)
+	}
+	keks, err := ParseKEKs(data)
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
 	}
 	return keks, nil
+}
+
+// ParseKEKs parses key-encryption keys, each "ID HEX64" (an id of up to 32
+// printable characters, a space, an AES-256 key in hex), one a line; ';'
+// also separates keys, so that all of them fit on the one line an
+// environment variable (hss.key_env) usually is. Blank lines and lines
+// starting with # are skipped. The first key seals, all open. Errors name
+// the line (and, on a line of several keys, which one), never a key. The
+// caller wipes text.
+func ParseKEKs(text []byte) ([]KEK, error) {
+	var keks []KEK
+	fail := func(err error) ([]KEK, error) {
+		for i := range keks {
+			clear(keks[i].Key[:])
+		}
+		return nil, err
+	}
+	seen := map[string]string{} // id -> where it was first given
+	for line, rest := 1, text; len(rest) > 0; line++ {
+		var l []byte
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			l, rest = rest[:i], rest[i+1:]
+		} else {
+			l, rest = rest, nil
+		}
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 || l[0] == '#' {
+			continue
+		}
+		entries := bytes.Split(l, []byte{';'})
+		for n, e := range entries {
+			e = bytes.TrimSpace(e)
+			if len(e) == 0 {
+				continue
+			}
+			where := fmt.Sprintf("line %d", line)
+			if len(entries) > 1 {
+				where = fmt.Sprintf("line %d, key %d", line, n+1)
+			}
+			k, err := parseKEK(e)
+			if err != nil {
+				return fail(fmt.Errorf("%s: %w", where, err))
+			}
+			if first, dup := seen[k.ID]; dup {
+				clear(k.Key[:])
+				return fail(fmt.Errorf("%s: id used before, on %s", where, first))
+			}
+			seen[k.ID] = where
+			keks = append(keks, k)
+		}
+	}
+	if len(keks) == 0 {
+		return nil, errors.New("no key")
+	}
+	return keks, nil
+}
+
+// parseKEK parses one "ID HEX64".
+func parseKEK(e []byte) (KEK, error) {
+	var k KEK
+	fields := bytes.Fields(e)
+	if len(fields) != 2 {
+		return k, errors.New(`want "ID HEX64"`)
+	}
+	id, hexKey := fields[0], fields[1]
+	if len(id) > maxKEKIDLen || !printableID(string(id)) {
+		return k, fmt.Errorf("the id must be 1 to %d printable characters", maxKEKIDLen)
+	}
+	if len(hexKey) != 64 {
+		return k, errors.New("want a key of 64 hex digits (AES-256)")
+	}
+	if _, err := hex.Decode(k.Key[:], hexKey); err != nil {
+		clear(k.Key[:])
+		return k, errors.New("the key is not hex")
+	}
+	k.ID = string(id)
+	return k, nil
 }
 
 func printableID(id string) bool {
@@ -121,6 +174,9 @@ func NewSealer(keks []KEK) (*Sealer, error) {
 	}
 	return s, nil
 }
+
+// SealKeyID is the id of the KEK that seals (the first of the key file).
+func (s *Sealer) SealKeyID() string { return s.sealID }
 
 // NewEphemeralSealer returns a sealer under a random key that lives as
 // long as the process: for a store in memory that is loaded at every

@@ -104,10 +104,10 @@ func (c *Config) validate() error {
 		}
 	case "redis":
 		errs = append(errs, c.Store.Redis.Validate("store.redis"))
-		if c.HSS.KeyFile == "" {
+		if c.HSS.KeyFile == "" && c.HSS.KeyEnv == "" {
 			// An ephemeral key would seal records that no other node,
 			// and no later start, could open.
-			errs = append(errs, errors.New("hss.key_file: required with store.backend redis: every node, now and after a restart, must open the keys sealed in Redis"))
+			errs = append(errs, errors.New("hss.key_file or hss.key_env: one is required with store.backend redis: every node, now and after a restart, must open the keys sealed in Redis"))
 		}
 	default:
 		errs = append(errs, errors.New("store.backend: want memory or redis"))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aaa-project/aaa/configs"
 	"github.com/aaa-project/aaa/hss"
+	"github.com/aaa-project/aaa/milenage"
 )
 
 const minimal = `
@@ -45,8 +46,10 @@ func TestLoadConfig_ErrorsNameTheKey(t *testing.T) {
 		{"bad method", minimal + "eap: {methods: [aka, sim]}\n", "eap.methods[1]"},
 		{"bad backend", strings.Replace(minimal, "hss:\n", "hss:\n  backend: swx\n", 1), "hss.backend"},
 		{"bad store", minimal + "store: {backend: mongo}\n", "store.backend"},
-		{"redis without a key file", minimal + "store: {backend: redis, redis: {addrs: [\"127.0.0.1:6379\"]}}\n", "hss.key_file: required with store.backend redis"},
+		{"redis without a key file", minimal + "store: {backend: redis, redis: {addrs: [\"127.0.0.1:6379\"]}}\n", "hss.key_file or hss.key_env: one is required with store.backend redis"},
 		{"redis without addresses", minimal + "store: {backend: redis}\n", "store.redis.addrs"},
+		{"key_file and key_env", strings.Replace(minimal, "hss:\n", "hss:\n  key_file: /k\n  key_env: AAAD_KEK\n", 1), "hss.key_env: give key_file or key_env, not both"},
+		{"keys where key_env's name belongs", strings.Replace(minimal, "hss:\n", "hss:\n  key_env: \"2026 "+strings.Repeat("5e", 32)+"\"\n", 1), "hss.key_env: want the name of an environment variable"},
 		{"bad level", minimal + "log: {level: loud}\n", "log.level"},
 		{"negative timeout", minimal + "eap: {conversation_timeout: -1s}\n", "eap.conversation_timeout"},
 		{"admin not loopback", minimal + "admin: {listen: 0.0.0.0:9812}\n", "admin.listen: must be a loopback"},
@@ -602,4 +605,55 @@ func TestNewApp_KeyFile(t *testing.T) {
 			t.Fatalf("the error quotes the key or the path: %v", err)
 		}
 	}
+}
+
+// hss.key_env holds the keys in an environment variable instead of a file:
+// "ID HEX64" entries separated by newlines or ';'. It satisfies
+// store.backend redis as key_file does; a variable that is unset or does
+// not parse is refused by key, never quoted.
+func TestNewApp_KeyEnv(t *testing.T) {
+	secretHex := strings.Repeat("5e", 32)
+	redisCfg := strings.Replace(minimal, "hss:\n", "hss:\n  key_env: AAAD_TEST_KEK\n", 1) +
+		"store: {backend: redis, redis: {addrs: [\"127.0.0.1:6379\"]}}\n"
+	cfg, err := loadConfig([]byte(redisCfg))
+	if err != nil {
+		t.Fatalf("key_env with redis: %v", err)
+	}
+	for _, tc := range []struct{ name, value, want string }{
+		{"one key", "2026 " + secretHex, ""},
+		{"two keys, semicolon", "2027 " + strings.Repeat("ab", 32) + "; 2026 " + secretHex, ""},
+		{"two keys, newline", "2027 " + strings.Repeat("ab", 32) + "\n2026 " + secretHex + "\n", ""},
+		{"short second key", "2027 " + strings.Repeat("ab", 32) + ";2026 " + secretHex[:60], "hss.key_env: line 1, key 2: want a key of 64 hex digits"},
+		{"empty", "", "hss.key_env: no key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("AAAD_TEST_KEK", tc.value)
+			sealer, err := newSealer(cfg.HSS)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatal(err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			case err != nil && (strings.Contains(err.Error(), "5e5e") || strings.Contains(err.Error(), "AAAD_TEST_KEK")):
+				t.Fatalf("the error quotes the key or the variable: %v", err)
+			case err == nil:
+				// The first key seals.
+				var (
+					k   milenage.Key
+					opc milenage.OPc
+				)
+				sealed := sealer.Seal("001010000000001", &k, &opc)
+				if id, _ := hss.KeyID(sealed); id != strings.Fields(tc.value)[0] {
+					t.Fatalf("sealed under %q", id)
+				}
+			}
+		})
+	}
+	t.Run("unset", func(t *testing.T) {
+		t.Setenv("AAAD_TEST_KEK", "")
+		os.Unsetenv("AAAD_TEST_KEK")
+		if _, err := newSealer(cfg.HSS); err == nil || !strings.Contains(err.Error(), "hss.key_env: the environment variable is not set") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }
