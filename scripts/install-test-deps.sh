@@ -3,7 +3,7 @@
 #   - eapol_test built from Debian's `wpa` source package WITH the USIM simulator
 #     (Debian's own eapoltest package has no USIM simulator, so it cannot do
 #     EAP-AKA/AKA' with a K:OPc:SQN password; see configs/eapol_test/README.md);
-#   - redis-server from Debian.
+#   - redis-server and redis-cli (redis-tools) from Debian.
 #
 # The eapol_test binary is cached at
 #   ${AAA_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aaa-test}/bin/eapol_test
@@ -149,9 +149,16 @@ if ! eapol_test_works "$EAPOL_TEST"; then
 	eapol_test_works "$EAPOL_TEST" || die "built $EAPOL_TEST but it does not run (eapol_test -h printed no usage)"
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
-	apt_install redis-server
+# redis-server for the Redis store's tests; redis-cli (Debian's redis-tools,
+# which redis-server depends on) joins the nodes of the Redis Cluster tests
+# (redis-cli --cluster create, Redis 5 or later).
+redis_pkgs=()
+command -v redis-server >/dev/null 2>&1 || redis_pkgs+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || redis_pkgs+=(redis-tools)
+if [[ ${#redis_pkgs[@]} -gt 0 ]]; then
+	apt_install "${redis_pkgs[@]}"
 	command -v redis-server >/dev/null 2>&1 || die "redis-server installed but not on PATH"
+	command -v redis-cli >/dev/null 2>&1 || die "redis-tools installed but redis-cli not on PATH"
 fi
 
 echo "$EAPOL_TEST"

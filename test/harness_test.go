@@ -170,6 +170,13 @@ type serverConfig struct {
 	// socket); KeyFile is hss.key_file.
 	RedisAddr string
 	KeyFile   string
+	// RedisAddrs are more store.redis.addrs after RedisAddr: with it,
+	// the seeds of a Redis Cluster.
+	RedisAddrs []string
+	// HSSExtra is YAML added under hss:, indented as EAPExtra's.
+	HSSExtra []string
+	// Extra is YAML added at the top level (e.g. an admin section).
+	Extra []string
 }
 
 // clientEntry is one more entry of radius.clients.
@@ -331,10 +338,20 @@ func (c serverConfig) yaml(subscribersCSV string) string {
 	if c.KeyFile != "" {
 		fmt.Fprintf(&b, "  key_file: %s\n", yamlString(c.KeyFile))
 	}
+	for _, l := range c.HSSExtra {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
 	if c.RedisAddr != "" {
-		fmt.Fprintf(&b, "store:\n  backend: redis\n  redis:\n    addrs: [%s]\n", yamlString(c.RedisAddr))
+		addrs := []string{yamlString(c.RedisAddr)}
+		for _, a := range c.RedisAddrs {
+			addrs = append(addrs, yamlString(a))
+		}
+		fmt.Fprintf(&b, "store:\n  backend: redis\n  redis:\n    addrs: [%s]\n", strings.Join(addrs, ", "))
 	} else {
 		fmt.Fprintf(&b, "store:\n  backend: memory\n")
+	}
+	for _, l := range c.Extra {
+		fmt.Fprintf(&b, "%s\n", l)
 	}
 	return b.String()
 }

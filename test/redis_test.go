@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/hex"
 	"net"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/aaa-project/aaa/internal/redistest"
 )
@@ -93,19 +96,49 @@ func (p *alternatingProxy) target(s *server) *server {
 
 // Two aaad nodes sharing one Redis finish eapol_test's conversations while
 // every packet goes to the other node than the one before: conversations,
-// re-authentication contexts and SQNs are in Redis, not in a node.
+// re-authentication contexts and SQNs are in Redis, not in a node. Then
+// no key in Redis holds a subscriber's K or OPc, or the KEK, in any
+// encoding.
 func TestRedis_TwoNodesAlternating(t *testing.T) {
 	t.Parallel()
-	redis := redistest.Start(t)
+	rds := redistest.Start(t)
+	run := runTwoNodesAlternating(t, []string{rds.Socket})
+	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: rds.Socket})
+	defer rdb.Close()
+	run.requireNoSecrets(t, map[string]*redis.Client{"redis " + rds.Socket: rdb})
+}
+
+// twoNodeRun is what runTwoNodesAlternating leaves for the checks after it.
+type twoNodeRun struct {
+	subscribers []subscriber
+	secrets     []secret // what must never be in Redis
+}
+
+// runTwoNodesAlternating starts two aaad nodes on the Redis at redisAddrs
+// (one server, or a cluster's seeds) with three subscribers, two of which
+// authenticate through an alternatingProxy: a full authentication and two
+// fast re-authentications, then one with an anonymous outer identity.
+// Both nodes must have served and finished authentications they did not
+// start.
+func runTwoNodesAlternating(t *testing.T, redisAddrs []string) twoNodeRun {
+	t.Helper()
 	kek := filepath.Join(t.TempDir(), "kek")
-	if err := os.WriteFile(kek, []byte("2026 "+strings.Repeat("3c", 32)+"\n"), 0o600); err != nil {
+	kekHex := hex.EncodeToString(randomBytes(t, 32))
+	if err := os.WriteFile(kek, []byte("2026 "+kekHex+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const imsi, anonIMSI = "001010000000081", "001010000000082"
+	const imsi, anonIMSI, idleIMSI = "001010000000081", "001010000000082", "001010000000083"
+	// A third subscriber never authenticates: its keys, random, are in
+	// Redis only as the import put them.
+	idleK, idleOPc := randomSecret(t, "K"), randomSecret(t, "OPc")
 	cfg := serverConfig{
-		Subscribers: []subscriber{ts1Subscriber(imsi, "000000000000"), ts1Subscriber(anonIMSI, "000000000000")},
-		RedisAddr:   redis.Socket,
-		KeyFile:     kek,
+		Subscribers: []subscriber{
+			ts1Subscriber(imsi, "000000000000"), ts1Subscriber(anonIMSI, "000000000000"),
+			{IMSI: idleIMSI, K: hex.EncodeToString(idleK.Value), OPc: hex.EncodeToString(idleOPc.Value), AMF: ts1AMF, SQN: "000000000000"},
+		},
+		RedisAddr:  redisAddrs[0],
+		RedisAddrs: redisAddrs[1:],
+		KeyFile:    kek,
 	}
 	a, b := startServer(t, cfg), startServer(t, cfg)
 	p := startAlternatingProxy(t, a, b)
@@ -135,6 +168,26 @@ func TestRedis_TwoNodesAlternating(t *testing.T) {
 	for i, s := range []*server{a, b} {
 		if len(logEntries(strings.Split(s.log.String(), "\n"), "eap authentication succeeded")) == 0 {
 			t.Errorf("node %d finished no authentication", i)
+		}
+	}
+	return twoNodeRun{subscribers: cfg.Subscribers, secrets: serverSecrets(t, a, kek)}
+}
+
+// requireNoSecrets scans every key of nodes (every master) for the run's
+// secrets, and checks that the scan saw each subscriber's record.
+func (run twoNodeRun) requireNoSecrets(t *testing.T, nodes map[string]*redis.Client) {
+	t.Helper()
+	if len(run.secrets) != 2*len(run.subscribers)+1 {
+		t.Fatalf("%d secrets to look for, want K and OPc of %d subscribers and the KEK", len(run.secrets), len(run.subscribers))
+	}
+	keys := requireNoSecrets(t, nodes, run.secrets)
+	for _, s := range run.subscribers {
+		found := false
+		for k, typ := range keys {
+			found = found || (strings.Contains(k, s.IMSI) && typ == "hash" && strings.Contains(k, ":s:"))
+		}
+		if !found {
+			t.Errorf("the scan saw no subscriber record (hash) for %s among %d keys: it did not read what holds the keys", s.IMSI, len(keys))
 		}
 	}
 }
