@@ -74,10 +74,15 @@ type Stats struct {
 	// handed out in an Accept but refused by the EAP store (full or
 	// failing): raise eap.max_conversations, or see the store.
 	RecordsNotStored atomic.Uint64
-	dropped          [numDropReasons]atomic.Uint64
-	eapFailures      [eap.NumReasons]atomic.Uint64
-	NoEAPRejects     atomic.Uint64
-	InFlight         atomic.Int64
+	// EAPReplays counts answers read back from the conversation for a
+	// retransmission this node had not seen (another node answered the
+	// first copy, or the duplicate cache had let it go). They are not
+	// counted again as challenges, accepts or rejects.
+	EAPReplays   atomic.Uint64
+	dropped      [numDropReasons]atomic.Uint64
+	eapFailures  [eap.NumReasons]atomic.Uint64
+	NoEAPRejects atomic.Uint64
+	InFlight     atomic.Int64
 }
 
 // Snapshot returns the counters by name, for expvar and logs.
@@ -91,8 +96,12 @@ func (s *Stats) Snapshot() map[string]uint64 {
 		"resyncs":          s.Resyncs.Load(),
 		"fast_reauths":     s.FastReauths.Load(),
 		"reject_no_eap":    s.NoEAPRejects.Load(),
+		// Requests being processed now: it returns to 0 when the load
+		// stops, whatever the store does (no request is stuck).
+		"in_flight": uint64(max(s.InFlight.Load(), 0)),
 
 		"records_not_stored": s.RecordsNotStored.Load(),
+		"eap_replays":        s.EAPReplays.Load(),
 	}
 	for i := range s.dropped {
 		m["dropped_"+DropReason(i).String()] = s.dropped[i].Load()
@@ -474,14 +483,20 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 	}()
 	res := &sc.res
 	peer := eap.Peer{Name: client.Name, MaxConversations: client.MaxConversations}
+	start := time.Now()
 	if err := s.eap.Handle(ctx, peer, state, msg, sc.buf[:0], res); err != nil {
+		// A backend fault (store or vector source): no answer, never a
+		// rejection; the access point retries or fails over. elapsed is
+		// what the fault cost this request (a worker was busy that long).
 		s.drop(DropBackend, from, client)
 		if ce := s.log.Check(zap.ErrorLevel, "eap request failed"); ce != nil {
-			ce.Write(zap.String("client", client.Name), zap.Error(err))
+			ce.Write(zap.String("client", client.Name), zap.Duration("elapsed", time.Since(start)), zap.Error(err))
 		}
 		return nil
 	}
-	if res.Outcome == eap.OutcomeSuccess {
+	if res.Replayed {
+		s.Stats.EAPReplays.Add(1)
+	} else if res.Outcome == eap.OutcomeSuccess {
 		if res.Resynced {
 			s.Stats.Resyncs.Add(1)
 		}
@@ -508,14 +523,18 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		}
 		return nil
 	case eap.OutcomeContinue:
-		s.Stats.Challenges.Add(1)
-		client.state.stats.Challenges.Add(1)
+		if !res.Replayed {
+			s.Stats.Challenges.Add(1)
+			client.state.stats.Challenges.Add(1)
+		}
 		resp.Code = radius.CodeAccessChallenge
 		rfc2869.EAPMessage_Set(resp, res.Packet)
 		rfc2865.State_Set(resp, res.Conversation[:])
 	case eap.OutcomeSuccess:
-		s.Stats.Accepts.Add(1)
-		client.state.stats.Accepts.Add(1)
+		if !res.Replayed {
+			s.Stats.Accepts.Add(1)
+			client.state.stats.Accepts.Add(1)
+		}
 		resp.Code = radius.CodeAccessAccept
 		rfc2869.EAPMessage_Set(resp, res.Packet)
 		// RFC 2548 2.4.2-3: MS-MPPE-Recv-Key is the first 32 octets of
@@ -544,9 +563,11 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 				zap.Bool("resynced", res.Resynced))
 		}
 	case eap.OutcomeFailure:
-		s.Stats.Rejects.Add(1)
-		client.state.stats.Rejects.Add(1)
-		s.Stats.eapFailures[res.Reason].Add(1)
+		if !res.Replayed {
+			s.Stats.Rejects.Add(1)
+			client.state.stats.Rejects.Add(1)
+			s.Stats.eapFailures[res.Reason].Add(1)
+		}
 		resp.Code = radius.CodeAccessReject
 		rfc2869.EAPMessage_Set(resp, res.Packet)
 		if ce := s.log.Check(zap.InfoLevel, "eap authentication failed"); ce != nil {
