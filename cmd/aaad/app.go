@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -68,7 +69,7 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration is risky", zap.String("warning", w))
 	}
-	sealer, err := newSealer(cfg.HSS.KeyFile)
+	sealer, err := newSealer(cfg.HSS)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,11 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	case "redis":
 		a.rdb = redisstore.NewClient(cfg.Store.Redis)
 		rs := redisstore.NewSubscriberStore(a.rdb, cfg.Store.Redis.Prefix)
-		store, eapStore = rs, redisstore.NewEAPStore(a.rdb, redisstore.EAPConfig{Prefix: cfg.Store.Redis.Prefix})
+		stateSealer, err := newStateSealer(cfg.HSS)
+		if err != nil {
+			return nil, err
+		}
+		store, eapStore = rs, redisstore.NewEAPStore(a.rdb, redisstore.EAPConfig{Prefix: cfg.Store.Redis.Prefix, Sealer: stateSealer})
 		// Sealed now, written to Redis when aaad starts (not by
 		// --check-config).
 		for i := range subs {
@@ -202,28 +207,13 @@ func readNamedFile(fsys fs.FS, key, name string) ([]byte, error) {
 }
 
 // newSealer is the sealer of subscriber keys: under the keys of
-// hss.key_file, or under a key of this process's own.
-func newSealer(keyFile string) (*hss.Sealer, error) {
-	if keyFile == "" {
-		return hss.NewEphemeralSealer(), nil
+// hss.key_file or hss.key_env, or under a key of this process's own.
+func newSealer(c hss.Config) (*hss.Sealer, error) {
+	sealer, err := c.Sealer("hss")
+	if err != nil || sealer != nil {
+		return sealer, err
 	}
-	data, err := readNamedFile(nil, "hss.key_file", keyFile)
-	if err != nil {
-		return nil, err
-	}
-	keks, err := hss.ReadKEKs(bytes.NewReader(data))
-	clear(data)
-	if err != nil {
-		return nil, fmt.Errorf("hss.key_file: %w", err)
-	}
-	sealer, err := hss.NewSealer(keks)
-	for i := range keks {
-		clear(keks[i].Key[:])
-	}
-	if err != nil {
-		return nil, fmt.Errorf("hss.key_file: %w", err)
-	}
-	return sealer, nil
+	return hss.NewEphemeralSealer(), nil
 }
 
 // radiusConfig is cfg's radius section with what it shares among the
@@ -312,6 +302,26 @@ func (a *app) startAdmin() (*http.Server, error) {
 		return map[string]int64{"conversations": int64(a.convs.Len()), "conversation_bytes": a.convs.Bytes(),
 			"pseudonyms": int64(p), "reauth_contexts": int64(r)}
 	}))
+	// Goroutines and the Redis pool: what an outage of the store must
+	// not grow (docs/architecture.md, "When Redis is down or slow").
+	expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
+	if a.rdb != nil {
+		rdb := a.rdb
+		expvar.Publish("redis_pool", expvar.Func(func() any {
+			st := rdb.PoolStats()
+			m := make(map[string]uint64, 16)
+			add := func(prefix string, hits, misses, timeouts, waits, total, idle, stale, pending uint32) {
+				m[prefix+"hits"], m[prefix+"misses"], m[prefix+"timeouts"] = uint64(hits), uint64(misses), uint64(timeouts)
+				m[prefix+"wait_count"], m[prefix+"total_conns"], m[prefix+"idle_conns"] = uint64(waits), uint64(total), uint64(idle)
+				m[prefix+"stale_conns"], m[prefix+"pending_requests"] = uint64(stale), uint64(pending)
+			}
+			add("", st.Hits, st.Misses, st.Timeouts, st.WaitCount, st.TotalConns, st.IdleConns, st.StaleConns, st.PendingRequests)
+			if p := st.PipelineStats; p != nil { // pipelines' own pool
+				add("pipeline_", p.Hits, p.Misses, p.Timeouts, p.WaitCount, p.TotalConns, p.IdleConns, p.StaleConns, p.PendingRequests)
+			}
+			return m
+		}))
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/debug/vars", expvar.Handler())
 	if a.cfg.Admin.PProf {
@@ -325,4 +335,30 @@ func (a *app) startAdmin() (*http.Server, error) {
 	go srv.Serve(ln)
 	a.log.Info("admin listening", zap.String("addr", ln.Addr().String()), zap.Bool("pprof", a.cfg.Admin.PProf))
 	return srv, nil
+}
+
+// newStateSealer seals the session keys the Redis store keeps, under keys
+// derived from the key-encryption keys every node shares (hss.key_file or
+// hss.key_env, required with Redis), so that any node opens what another
+// sealed.
+func newStateSealer(c hss.Config) (*redisstore.StateSealer, error) {
+	keks, err := c.KEKs("hss")
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]redisstore.StateKey, len(keks))
+	for i := range keks {
+		keys[i] = redisstore.StateKey{ID: keks[i].ID, Key: keks[i].Key}
+		clear(keks[i].Key[:])
+	}
+	defer func() {
+		for i := range keys {
+			clear(keys[i].Key[:])
+		}
+	}()
+	s, err := redisstore.NewStateSealer(keys)
+	if err != nil {
+		return nil, fmt.Errorf("hss key-encryption keys: %w", err)
+	}
+	return s, nil
 }

@@ -21,6 +21,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -51,6 +52,11 @@ type EAPConfig struct {
 	// Timeout bounds one pipeline of the store's commands (1 s when
 	// zero); a request's own context may end its wait sooner.
 	Timeout time.Duration
+	// Sealer seals the session keys conversations and re-authentication
+	// contexts hold. Nodes that share a Redis need the same keys (aaad
+	// derives them from hss.key_file); nil is a random key of this
+	// process's own, for a store no other process reads.
+	Sealer *StateSealer
 }
 
 // EAPStore is an eap.Store in Redis.
@@ -61,6 +67,7 @@ type EAPStore struct {
 	slack  time.Duration
 	cache  *convCache
 	pipe   *autoPipe
+	sealer *StateSealer
 
 	// Records replaced by a subscriber's newer one, deleted with the
 	// next pipeline this store sends (Finish), or by Flush.
@@ -85,6 +92,14 @@ func NewEAPStore(rdb redis.UniversalClient, cfg EAPConfig) *EAPStore {
 	}
 	if s.slack <= 0 {
 		s.slack = time.Minute
+	}
+	s.sealer = cfg.Sealer
+	if s.sealer == nil {
+		var k StateKey
+		k.ID = "ephemeral"
+		rand.Read(k.Key[:]) // never fails (crypto/rand, Go 1.24+)
+		s.sealer, _ = NewStateSealer([]StateKey{k})
+		clear(k.Key[:])
 	}
 	switch {
 	case cfg.CacheSize == 0:
@@ -124,14 +139,17 @@ func backendErr(op string, err error) error {
 // the compare-and-swap of a stored one needs a script.
 const convHeader = 13
 
-// convValue is c's stored value at version, finished or not: the header,
-// then the encoded conversation (which holds keys: the caller clears it).
-func convValue(c *eap.Conversation, version uint32, finished bool) []byte {
-	v := make([]byte, convHeader, convHeader+512)
-	binary.BigEndian.PutUint32(v, version)
-	binary.BigEndian.PutUint64(v[4:], uint64(unixMilli(c.Expires)))
-	v[12] = boolByte(finished)
-	return encodeConversation(v, c)
+// convValue is c's stored value under key at version, finished or not:
+// the header, then the encoded conversation, sealed. plain is the
+// encoding before it was sealed, for the cache (it holds keys: the
+// caller clears it, or the cache does).
+func (s *EAPStore) convValue(c *eap.Conversation, key string, version uint32, finished bool) (val, plain []byte) {
+	plain = encodeConversation(make([]byte, 0, 512), c)
+	val = make([]byte, convHeader, convHeader+len(plain)+64)
+	binary.BigEndian.PutUint32(val, version)
+	binary.BigEndian.PutUint64(val[4:], uint64(unixMilli(c.Expires)))
+	val[12] = boolByte(finished)
+	return s.sealer.Seal(val, plain, key), plain
 }
 
 // putConversation: KEYS[1] the conversation; ARGV version, now (ms), the
@@ -171,7 +189,8 @@ func (s *EAPStore) Get(ctx context.Context, id eap.ConversationID, c *eap.Conver
 
 // GetFresh implements eap.ConversationStore.
 func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.Conversation) error {
-	cmd := redis.NewStringCmd(ctx, "get", s.convKey(id))
+	key := s.convKey(id)
+	cmd := redis.NewStringCmd(ctx, "get", key)
 	if err := s.pipe.do(ctx, cmd); err != nil {
 		return backendErr("get conversation", err)
 	}
@@ -189,8 +208,13 @@ func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.C
 	if int64(binary.BigEndian.Uint64(v[4:])) <= s.now().UnixMilli() {
 		return eap.ErrConversationNotFound
 	}
+	plain, err := s.sealer.Open(nil, v[convHeader:], key)
+	defer clear(plain)
+	if err != nil {
+		return backendErr("get conversation", err)
+	}
 	var got eap.Conversation
-	if err := decodeConversation(v[convHeader:], &got); err != nil {
+	if err := decodeConversation(plain, &got); err != nil {
 		return backendErr("get conversation", err)
 	}
 	got.ID, got.Version = id, binary.BigEndian.Uint32(v)
@@ -203,12 +227,13 @@ func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.C
 func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 	exp := unixMilli(c.Expires)
 	ttl := s.ttl(c.Expires).Milliseconds()
+	key := s.convKey(c.ID)
 	var v int64
 	var err error
-	var val []byte
+	var val, plain []byte
 	if c.Version == 0 {
-		val = convValue(c, 1, false)
-		cmd := redis.NewStatusCmd(ctx, "set", s.convKey(c.ID), val, "nx", "px", ttl)
+		val, plain = s.convValue(c, key, 1, false)
+		cmd := redis.NewStatusCmd(ctx, "set", key, val, "nx", "px", ttl)
 		if err = s.pipe.do(ctx, cmd); err == nil {
 			err = cmd.Err()
 		}
@@ -217,22 +242,22 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 			v, err = -1, nil // the ID is taken
 		}
 	} else {
-		val = convValue(c, 0, false)
-		v, err = s.pipe.runScript(ctx, putConversation, []string{s.convKey(c.ID)},
+		val, plain = s.convValue(c, key, 0, false)
+		v, err = s.pipe.runScript(ctx, putConversation, []string{key},
 			c.Version, s.now().UnixMilli(), val[4:], ttl).Int64()
 	}
 	if err != nil || v < 0 {
 		// Whatever this node had is no longer worth reading back.
 		s.cache.drop(c.ID)
-		clear(val) // it held the conversation's keys
+		clear(plain) // it held the conversation's keys
 		if err != nil {
 			return backendErr("put conversation", err)
 		}
 		return eap.ErrConversationConflict
 	}
 	c.Version = uint32(v)
-	if !s.cache.put(c.ID, c.Version, exp, val[convHeader:]) {
-		clear(val)
+	if !s.cache.put(c.ID, c.Version, exp, plain) {
+		clear(plain)
 	}
 	return nil
 }
@@ -243,8 +268,8 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 // retransmission that reaches another node.
 func (s *EAPStore) Finish(ctx context.Context, c *eap.Conversation, h *eap.Handouts) error {
 	s.cache.drop(c.ID)
-	val := convValue(c, 0, true)
-	defer clear(val)
+	val, plain := s.convValue(c, s.convKey(c.ID), 0, true)
+	clear(plain)
 	data := val[4:]
 	err := s.finish(ctx, c, data, h, true)
 	if isNoScript(err) {
@@ -285,10 +310,12 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 	if h != nil && h.Reauth != nil {
 		rec := h.Reauth
 		ttl := s.ttl(rec.Expires).Milliseconds()
-		v := encodeReauthValue(rec)
-		defer clear(v)
+		key := s.reauthKey(h.ReauthID)
+		plain := encodeReauthValue(rec)
+		v := s.sealer.Seal(nil, plain, key)
+		clear(plain)
 		oldR = redis.NewStringCmd(ctx, "set", s.subscriberKey(rec.IMSI, "r"), h.ReauthID, "px", ttl, "get")
-		cmds = append(cmds, redis.NewStatusCmd(ctx, "set", s.reauthKey(h.ReauthID), v, "px", ttl), oldR)
+		cmds = append(cmds, redis.NewStatusCmd(ctx, "set", key, v, "px", ttl), oldR)
 	}
 	if first {
 		for _, k := range s.takeStale() {
@@ -432,18 +459,23 @@ func (s *EAPStore) GetPseudonym(ctx context.Context, pseudonym string) (eap.Pseu
 // TakeReauth implements eap.Store: the context is read and deleted in one
 // step (GETDEL), so that of two nodes only one gets it.
 func (s *EAPStore) TakeReauth(ctx context.Context, id string, rec *eap.ReauthRecord) error {
-	cmd := redis.NewStringCmd(ctx, "getdel", s.reauthKey(id))
+	key := s.reauthKey(id)
+	cmd := redis.NewStringCmd(ctx, "getdel", key)
 	if err := s.pipe.do(ctx, cmd); err != nil {
 		return backendErr("take re-authentication context", err)
 	}
-	v, err := cmd.Bytes()
+	sealed, err := cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return eap.ErrRecordNotFound
 	}
 	if err != nil {
 		return backendErr("take re-authentication context", err)
 	}
+	v, err := s.sealer.Open(nil, sealed, key)
 	defer clear(v)
+	if err != nil {
+		return backendErr("take re-authentication context", err)
+	}
 	var got eap.ReauthRecord
 	if err := decodeReauth(v, &got); err != nil {
 		return backendErr("take re-authentication context", err)
