@@ -5,9 +5,17 @@
 // prints one authentication vector as JSON, so an operator can check a SIM
 // (or a SIM vendor's data) against what the HSS computes, as osmocom's
 // osmo-auc-gen does.
+//
+//	aaactl --config FILE subscriber (add | import | export | show | delete | list | provision | rewrap) ...
+//
+// manages the subscribers of a shared store (store.backend: redis) with
+// the key-encryption keys of hss.key_file or hss.key_env: K and OPc go in
+// sealed and come out only when asked (export --with-keys).
+// docs/provisioning.md tells the whole story.
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,26 +23,57 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/aaa-project/aaa/aka"
 	"github.com/aaa-project/aaa/milenage"
 )
 
-const usage = `usage: aaactl COMMAND [flags]
+const usage = `usage: aaactl [--config FILE] COMMAND [flags]
 
 commands:
-  vector   compute an authentication vector (Milenage, TS 35.206)
-           --k HEX (--opc HEX | --op HEX) --rand HEX --sqn HEX --amf HEX [--network-name NAME]
+  vector      compute an authentication vector (Milenage, TS 35.206)
+              --k HEX (--opc HEX | --op HEX) --rand HEX --sqn HEX --amf HEX [--network-name NAME]
+  subscriber  manage the subscribers of the shared store (store.backend: redis)
+              add | import | export | show | delete | list | provision | rewrap
+              ('aaactl subscriber help' for each one's flags)
+
+--config FILE is aaad's configuration (only its hss and store sections are
+read; a file with just those two will do). The subscriber commands need it,
+except provision --no-store.
 `
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// Exit codes: 0 done, 1 failed (the store, a file, a bad row), 2 the
+// command line was wrong.
+const (
+	exitFailed = 1
+	exitUsage  = 2
+)
+
 func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	global := flag.NewFlagSet("aaactl", flag.ContinueOnError)
+	global.SetOutput(stderr)
+	global.Usage = func() {}
+	configPath := global.String("config", "", "aaad's configuration file (its hss and store sections)")
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	args = global.Args()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return exitUsage
 	}
 	switch args[0] {
 	case "vector":
@@ -42,15 +81,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if !errors.Is(err, flag.ErrHelp) {
 				fmt.Fprintln(stderr, "aaactl vector:", err)
 			}
-			return 2
+			return exitUsage
 		}
 		return 0
-	case "help", "-h", "--help":
+	case "subscriber":
+		return subscriber(ctx, *configPath, args[1:], stdout, stderr)
+	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "aaactl: unknown command %q\n%s", args[0], usage)
-	return 2
+	return exitUsage
 }
 
 // vectorJSON is the output: every field lowercase hex. ck_prime and ik_prime
