@@ -43,10 +43,10 @@ type pipeGroup struct {
 	done chan struct{}
 }
 
+// newAutoPipe sends over rdb, each pipeline bounded by timeout (none when
+// zero: NewClient's hook already bounds every pipeline by
+// store.redis.timeout, and go-redis's read and write timeouts each step).
 func newAutoPipe(rdb redis.UniversalClient, timeout time.Duration) *autoPipe {
-	if timeout <= 0 {
-		timeout = time.Second
-	}
 	return &autoPipe{rdb: rdb, timeout: timeout}
 }
 
@@ -93,8 +93,12 @@ func (a *autoPipe) run() {
 }
 
 func (a *autoPipe) send(batch []*pipeGroup) {
-	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
-	defer cancel()
+	ctx := context.Background()
+	if a.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+	}
 	p := a.rdb.Pipeline()
 	for _, g := range batch {
 		for _, c := range g.cmds {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"sync"
+	"time"
 
 	"github.com/aaa-project/aaa/eap"
 )
@@ -102,5 +103,79 @@ func (c *convCache) drop(id eap.ConversationID) {
 		clear(e.data)
 		delete(sh.m, id)
 	}
+	sh.mu.Unlock()
+}
+
+// pseudonymCache remembers the pseudonyms this node handed out, so that a
+// peer that comes back to it with one is not looked up in Redis (a round
+// trip before the SQN step can even start). A node trusts what it handed
+// out until it expires, even after another node replaced it: the name
+// still names the same subscriber, as a stateless (sealed) pseudonym
+// would, and the authentication that follows is a full one. The
+// replacement this node sees itself drops the old name at once.
+type pseudonymCache struct {
+	perShard int
+	shards   [cacheShards]pseudonymShard
+}
+
+type pseudonymShard struct {
+	mu sync.Mutex
+	m  map[string]eap.PseudonymRecord
+}
+
+func newPseudonymCache(size int) *pseudonymCache {
+	c := &pseudonymCache{perShard: max(size/cacheShards, 1)}
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]eap.PseudonymRecord)
+	}
+	return c
+}
+
+func (c *pseudonymCache) shard(name string) *pseudonymShard {
+	var h uint32 = 2166136261 // FNV-1a
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	return &c.shards[h%cacheShards]
+}
+
+func (c *pseudonymCache) put(name string, rec eap.PseudonymRecord) {
+	if c == nil {
+		return
+	}
+	sh := c.shard(name)
+	sh.mu.Lock()
+	if _, ok := sh.m[name]; !ok && len(sh.m) >= c.perShard {
+		for k := range sh.m { // any one: map order is random
+			delete(sh.m, k)
+			break
+		}
+	}
+	sh.m[name] = rec
+	sh.mu.Unlock()
+}
+
+func (c *pseudonymCache) get(name string, now time.Time) (eap.PseudonymRecord, bool) {
+	if c == nil {
+		return eap.PseudonymRecord{}, false
+	}
+	sh := c.shard(name)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	rec, ok := sh.m[name]
+	if ok && !rec.Expires.After(now) {
+		delete(sh.m, name)
+		return eap.PseudonymRecord{}, false
+	}
+	return rec, ok
+}
+
+func (c *pseudonymCache) drop(name string) {
+	if c == nil {
+		return
+	}
+	sh := c.shard(name)
+	sh.mu.Lock()
+	delete(sh.m, name)
 	sh.mu.Unlock()
 }

@@ -47,10 +47,12 @@ type EAPConfig struct {
 	// less still agree.
 	Slack time.Duration
 	// CacheSize bounds the conversations this node keeps a copy of, to
-	// read back without a round trip (65,536 when zero; negative: none).
+	// read back without a round trip, and the pseudonyms it handed out
+	// (65,536 each when zero; negative: none).
 	CacheSize int
-	// Timeout bounds one pipeline of the store's commands (1 s when
-	// zero); a request's own context may end its wait sooner.
+	// Timeout bounds one pipeline of the store's commands (when zero, the
+	// client's own timeouts do: NewClient's bound every operation); a
+	// request's own context may end its wait sooner.
 	Timeout time.Duration
 	// Sealer seals the session keys conversations and re-authentication
 	// contexts hold. Nodes that share a Redis need the same keys (aaad
@@ -66,6 +68,7 @@ type EAPStore struct {
 	now    func() time.Time
 	slack  time.Duration
 	cache  *convCache
+	names  *pseudonymCache // the pseudonyms this node handed out
 	pipe   *autoPipe
 	sealer *StateSealer
 
@@ -103,9 +106,9 @@ func NewEAPStore(rdb redis.UniversalClient, cfg EAPConfig) *EAPStore {
 	}
 	switch {
 	case cfg.CacheSize == 0:
-		s.cache = newConvCache(65536)
+		s.cache, s.names = newConvCache(65536), newPseudonymCache(65536)
 	case cfg.CacheSize > 0:
-		s.cache = newConvCache(cfg.CacheSize)
+		s.cache, s.names = newConvCache(cfg.CacheSize), newPseudonymCache(cfg.CacheSize)
 	}
 	return s
 }
@@ -329,6 +332,12 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 		return backendErr("finish conversation", err)
 	}
 	if oldP != nil {
+		if old, err := oldP.Result(); err == nil && old != h.Pseudonym {
+			s.names.drop(old)
+		}
+		if oldP.Err() == nil || errors.Is(oldP.Err(), redis.Nil) {
+			s.names.put(h.Pseudonym, h.PseudonymRecord)
+		}
 		s.replaced(oldP, h.Pseudonym, s.pseudonymKey)
 	}
 	if oldR != nil {
@@ -435,6 +444,9 @@ func (s *EAPStore) putRecords(ctx context.Context, h *eap.Handouts, op string) e
 
 // GetPseudonym implements eap.Store.
 func (s *EAPStore) GetPseudonym(ctx context.Context, pseudonym string) (eap.PseudonymRecord, error) {
+	if rec, ok := s.names.get(pseudonym, s.now()); ok {
+		return rec, nil
+	}
 	cmd := redis.NewStringCmd(ctx, "get", s.pseudonymKey(pseudonym))
 	if err := s.pipe.do(ctx, cmd); err != nil {
 		return eap.PseudonymRecord{}, backendErr("get pseudonym", err)
