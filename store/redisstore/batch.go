@@ -124,8 +124,8 @@ func evalSha(ctx context.Context, s *redis.Script, keys []string, args ...any) *
 	return redis.NewCmd(ctx, a...)
 }
 
-// runScript runs s through the pipe; a Redis that lost its scripts (a
-// restart, a failover) gets the script itself once more, directly.
+// runScript runs s through the pipe; a Redis that lacks it (its first
+// use, a restart, a failover) gets the script itself, directly.
 func (a *autoPipe) runScript(ctx context.Context, s *redis.Script, keys []string, args ...any) *redis.Cmd {
 	cmd := evalSha(ctx, s, keys, args...)
 	if err := a.do(ctx, cmd); err != nil {
@@ -135,7 +135,9 @@ func (a *autoPipe) runScript(ctx context.Context, s *redis.Script, keys []string
 		return failed
 	}
 	if isNoScript(cmd.Err()) {
-		return s.Run(ctx, a.rdb, keys, args...)
+		// The script itself, once: Redis keeps it for the EVALSHAs
+		// that follow.
+		return s.Eval(ctx, a.rdb, keys, args...)
 	}
 	return cmd
 }

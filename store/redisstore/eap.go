@@ -273,28 +273,22 @@ func (s *EAPStore) Finish(ctx context.Context, c *eap.Conversation, h *eap.Hando
 	s.cache.drop(c.ID)
 	val, plain := s.convValue(c, s.convKey(c.ID), 0, true)
 	clear(plain)
-	data := val[4:]
-	err := s.finish(ctx, c, data, h, true)
-	if isNoScript(err) {
-		// A Redis that restarted or failed over forgot the script:
-		// load it (on every master) and try once more.
-		if err = finishConversation.Load(ctx, s.rdb).Err(); err == nil {
-			err = s.finish(ctx, c, data, h, false)
-		}
-	}
-	return err
+	return s.finish(ctx, c, val[4:], h)
 }
 
 func isNoScript(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
 
-func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte, h *eap.Handouts, first bool) error {
+func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte, h *eap.Handouts) error {
 	cmds := make([]redis.Cmder, 0, 8)
 	var end *redis.Cmd
+	var endKeys []string
+	var endArgs []any
 	if c.Version != 0 {
-		end = evalSha(ctx, finishConversation, []string{s.convKey(c.ID)},
-			c.Version, s.now().UnixMilli(), data, (max(c.Expires.Sub(s.now()), 0) + finishedSlack).Milliseconds())
+		endKeys = []string{s.convKey(c.ID)}
+		endArgs = []any{c.Version, s.now().UnixMilli(), data, (max(c.Expires.Sub(s.now()), 0) + finishedSlack).Milliseconds()}
+		end = evalSha(ctx, finishConversation, endKeys, endArgs...)
 		cmds = append(cmds, end)
 	}
 	var oldP, oldR *redis.StringCmd
@@ -320,10 +314,8 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 		oldR = redis.NewStringCmd(ctx, "set", s.subscriberKey(rec.IMSI, "r"), h.ReauthID, "px", ttl, "get")
 		cmds = append(cmds, redis.NewStatusCmd(ctx, "set", key, v, "px", ttl), oldR)
 	}
-	if first {
-		for _, k := range s.takeStale() {
-			cmds = append(cmds, redis.NewIntCmd(ctx, "unlink", k))
-		}
+	for _, k := range s.takeStale() {
+		cmds = append(cmds, redis.NewIntCmd(ctx, "unlink", k))
 	}
 	if len(cmds) == 0 {
 		return nil
@@ -350,10 +342,12 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 		}
 	}
 	if end != nil {
+		if isNoScript(end.Err()) {
+			// Its first use on this Redis (or after a restart, a
+			// failover): the script itself, which Redis then keeps.
+			end = finishConversation.Eval(ctx, s.rdb, endKeys, endArgs...)
+		}
 		if err := end.Err(); err != nil {
-			if isNoScript(err) {
-				return err
-			}
 			return backendErr("finish conversation", err)
 		}
 		switch v, _ := end.Int64(); {
@@ -435,7 +429,7 @@ func (s *EAPStore) PutReauth(ctx context.Context, id string, rec *eap.ReauthReco
 }
 
 func (s *EAPStore) putRecords(ctx context.Context, h *eap.Handouts, op string) error {
-	err := s.finish(ctx, &eap.Conversation{}, nil, h, true)
+	err := s.finish(ctx, &eap.Conversation{}, nil, h)
 	if errors.Is(err, eap.ErrRecordsNotStored) {
 		return backendErr(op, err)
 	}

@@ -38,3 +38,36 @@ func TestEAPStore_Contract(t *testing.T) {
 		}
 	}})
 }
+
+// A Redis that lost its scripts (a restart, a failover, SCRIPT FLUSH)
+// still gets every step, with the script sent once more.
+func TestEAPStore_ScriptsFlushed(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := newClient(t, srv)
+	ctx := context.Background()
+	s := NewEAPStore(rdb, EAPConfig{CacheSize: -1})
+	c := eap.Conversation{State: eap.StateChallenge, Expires: time.Now().Add(time.Minute)}
+	c.ID[0] = 1
+	if err := s.Put(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	for i, step := range []func() error{
+		func() error { return s.Put(ctx, &c) },
+		func() error {
+			done := c
+			done.State, done.Reply = eap.StateDone, []byte{3, 1, 0, 4}
+			return s.Finish(ctx, &done, nil)
+		},
+	} {
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := step(); err != nil {
+			t.Fatalf("step %d after SCRIPT FLUSH: %v", i, err)
+		}
+	}
+	var got eap.Conversation
+	if err := s.GetFresh(ctx, c.ID, &got); err != nil || got.State != eap.StateDone {
+		t.Fatalf("get: %v, state %v", err, got.State)
+	}
+}
