@@ -1,19 +1,21 @@
 package redisstore
 
 import (
+	"bytes"
 	"sync"
 	"time"
 
 	"github.com/aaa-project/aaa/eap"
 )
 
-// convCache keeps the encoded conversations this node wrote last, so that
-// the next packet of a conversation that stays with this node (as access
+// convCache keeps the conversations this node wrote last, so that the
+// next packet of a conversation that stays with this node (as access
 // points keep to one server) is read without a round trip. A copy may be
 // behind when another node moved the conversation on: every write is a
 // compare-and-swap in Redis, which refuses it, and eap.Server then reads
 // again with GetFresh. Entries hold session keys; they are cleared when
-// dropped.
+// dropped. Copies share their slices, as the memory store's do (eap never
+// writes into a conversation's slices).
 type convCache struct {
 	perShard int
 	shards   [cacheShards]cacheShard
@@ -23,19 +25,13 @@ const cacheShards = 64
 
 type cacheShard struct {
 	mu sync.Mutex
-	m  map[eap.ConversationID]cachedConv
-}
-
-type cachedConv struct {
-	version uint32
-	expires int64 // Unix ms
-	data    []byte
+	m  map[eap.ConversationID]*eap.Conversation
 }
 
 func newConvCache(size int) *convCache {
 	c := &convCache{perShard: max(size/cacheShards, 1)}
 	for i := range c.shards {
-		c.shards[i].m = make(map[eap.ConversationID]cachedConv)
+		c.shards[i].m = make(map[eap.ConversationID]*eap.Conversation)
 	}
 	return c
 }
@@ -44,30 +40,32 @@ func (c *convCache) shard(id eap.ConversationID) *cacheShard {
 	return &c.shards[id[1]%cacheShards]
 }
 
-// put keeps data (owned by the cache from here on) as id's version; false
-// if there is no cache.
-func (c *convCache) put(id eap.ConversationID, version uint32, expires int64, data []byte) bool {
+// put keeps a copy of conv, as stored (Version set).
+func (c *convCache) put(conv *eap.Conversation) {
 	if c == nil {
-		return false
+		return
 	}
-	sh := c.shard(id)
+	cp := new(eap.Conversation)
+	*cp = *conv
+	cp.Reply = bytes.Clone(conv.Reply) // conv's aliases the caller's buffer
+	cp.Cached = false
+	sh := c.shard(conv.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if old, ok := sh.m[id]; ok {
-		clear(old.data)
+	if old, ok := sh.m[conv.ID]; ok {
+		old.Clear()
 	} else if len(sh.m) >= c.perShard {
 		for k, v := range sh.m { // any one: map order is random
-			clear(v.data)
+			v.Clear()
 			delete(sh.m, k)
 			break
 		}
 	}
-	sh.m[id] = cachedConv{version: version, expires: expires, data: data}
-	return true
+	sh.m[conv.ID] = cp
 }
 
-// get decodes id's copy into c, if there is a live one.
-func (c *convCache) get(id eap.ConversationID, nowMs int64, conv *eap.Conversation) bool {
+// get copies id's live copy into conv.
+func (c *convCache) get(id eap.ConversationID, now time.Time, conv *eap.Conversation) bool {
 	if c == nil {
 		return false
 	}
@@ -78,17 +76,13 @@ func (c *convCache) get(id eap.ConversationID, nowMs int64, conv *eap.Conversati
 	if !ok {
 		return false
 	}
-	if e.expires <= nowMs {
-		clear(e.data)
+	if !e.Expires.After(now) {
+		e.Clear()
 		delete(sh.m, id)
 		return false
 	}
-	var got eap.Conversation
-	if decodeConversation(e.data, &got) != nil {
-		return false
-	}
-	got.ID, got.Version, got.Cached = id, e.version, true
-	*conv = got
+	*conv = *e
+	conv.Cached = true
 	return true
 }
 
@@ -100,7 +94,7 @@ func (c *convCache) drop(id eap.ConversationID) {
 	sh := c.shard(id)
 	sh.mu.Lock()
 	if e, ok := sh.m[id]; ok {
-		clear(e.data)
+		e.Clear()
 		delete(sh.m, id)
 	}
 	sh.mu.Unlock()

@@ -143,17 +143,24 @@ func backendErr(op string, err error) error {
 const convHeader = 13
 
 // convValue is c's stored value under key at version, finished or not:
-// the header, then the encoded conversation, sealed. plain is the
-// encoding before it was sealed, for the cache (it holds keys: the
-// caller clears it, or the cache does).
-func (s *EAPStore) convValue(c *eap.Conversation, key string, version uint32, finished bool) (val, plain []byte) {
-	plain = encodeConversation(make([]byte, 0, 512), c)
-	val = make([]byte, convHeader, convHeader+len(plain)+64)
+// the header, then the encoded conversation, sealed.
+func (s *EAPStore) convValue(c *eap.Conversation, key string, version uint32, finished bool) []byte {
+	scratch := encodeScratch.Get().(*[]byte)
+	plain := encodeConversation((*scratch)[:0], c)
+	val := make([]byte, convHeader, convHeader+len(plain)+64)
 	binary.BigEndian.PutUint32(val, version)
 	binary.BigEndian.PutUint64(val[4:], uint64(unixMilli(c.Expires)))
 	val[12] = boolByte(finished)
-	return s.sealer.Seal(val, plain, key), plain
+	val = s.sealer.Seal(val, plain, key)
+	clear(plain) // it held the conversation's keys
+	*scratch = plain
+	encodeScratch.Put(scratch)
+	return val
 }
+
+// encodeScratch holds buffers conversations are encoded in before they
+// are sealed.
+var encodeScratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // putConversation: KEYS[1] the conversation; ARGV version, now (ms), the
 // value without its version (expiry, flag, data), TTL (ms). Returns the
@@ -184,7 +191,7 @@ return v + 1
 // Get implements eap.ConversationStore: from this node's copy when it has
 // one (c.Cached), from Redis otherwise.
 func (s *EAPStore) Get(ctx context.Context, id eap.ConversationID, c *eap.Conversation) error {
-	if s.cache != nil && s.cache.get(id, s.now().UnixMilli(), c) {
+	if s.cache != nil && s.cache.get(id, s.now(), c) {
 		return nil
 	}
 	return s.GetFresh(ctx, id, c)
@@ -228,14 +235,12 @@ func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.C
 // Put implements eap.ConversationStore. A peer's share is not enforced
 // here (the memory store enforces it); Redis's maxmemory bounds the whole.
 func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
-	exp := unixMilli(c.Expires)
 	ttl := s.ttl(c.Expires).Milliseconds()
 	key := s.convKey(c.ID)
 	var v int64
 	var err error
-	var val, plain []byte
 	if c.Version == 0 {
-		val, plain = s.convValue(c, key, 1, false)
+		val := s.convValue(c, key, 1, false)
 		cmd := redis.NewStatusCmd(ctx, "set", key, val, "nx", "px", ttl)
 		if err = s.pipe.do(ctx, cmd); err == nil {
 			err = cmd.Err()
@@ -245,23 +250,20 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 			v, err = -1, nil // the ID is taken
 		}
 	} else {
-		val, plain = s.convValue(c, key, 0, false)
+		val := s.convValue(c, key, 0, false)
 		v, err = s.pipe.runScript(ctx, putConversation, []string{key},
 			c.Version, s.now().UnixMilli(), val[4:], ttl).Int64()
 	}
 	if err != nil || v < 0 {
 		// Whatever this node had is no longer worth reading back.
 		s.cache.drop(c.ID)
-		clear(plain) // it held the conversation's keys
 		if err != nil {
 			return backendErr("put conversation", err)
 		}
 		return eap.ErrConversationConflict
 	}
 	c.Version = uint32(v)
-	if !s.cache.put(c.ID, c.Version, exp, plain) {
-		clear(plain)
-	}
+	s.cache.put(c)
 	return nil
 }
 
@@ -271,8 +273,7 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 // retransmission that reaches another node.
 func (s *EAPStore) Finish(ctx context.Context, c *eap.Conversation, h *eap.Handouts) error {
 	s.cache.drop(c.ID)
-	val, plain := s.convValue(c, s.convKey(c.ID), 0, true)
-	clear(plain)
+	val := s.convValue(c, s.convKey(c.ID), 0, true)
 	return s.finish(ctx, c, val[4:], h)
 }
 
