@@ -1,4 +1,4 @@
-package eap
+package eap_test
 
 import (
 	"context"
@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/aaa-project/aaa/aka"
+	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/milenage"
+	"github.com/aaa-project/aaa/store/memory"
 )
 
 // This file holds the two ends the state machine talks to in unit tests: an
@@ -19,6 +21,9 @@ import (
 // does) and a USIM peer that does what a phone does, written from RFC 4187 /
 // RFC 9048 independently of the server code. End-to-end tests against the
 // real eapol_test peer live in test/.
+//
+// The tests that run the server are in package eap_test: they keep its
+// state in the memory store of store/memory, which imports eap.
 
 const (
 	testK    = "465b5ce8b199b49faa5f0a2ee238a6bc" // TS 35.208 set 1
@@ -92,9 +97,9 @@ func (h *testHSS) Resync(_ context.Context, imsi string, rand *[16]byte, auts *[
 // peer is a USIM-backed EAP-AKA/AKA' peer.
 type peer struct {
 	t           testing.TB
-	method      Type   // what it speaks; 0 = both
-	identity    string // EAP-Response/Identity
-	permanent   string // answer to an identity request
+	method      eap.Type // what it speaks; 0 = both
+	identity    string   // EAP-Response/Identity
+	permanent   string   // answer to an identity request
 	c           *milenage.Cipher
 	sqnMS       aka.SQN // highest SQN accepted
 	networkName string
@@ -157,28 +162,28 @@ func realmOf(identity string) string {
 
 // learn takes the next pseudonym and re-authentication identity from an
 // AT_ENCR_DATA the MAC has already covered.
-func (p *peer) learn(a *Attrs) {
+func (p *peer) learn(a *eap.Attrs) {
 	p.reauthID = ""
-	if !a.Has(AttrEncrData) {
+	if !a.Has(eap.AttrEncrData) {
 		return
 	}
-	var scratch [MaxEncrDataLen]byte
-	in, err := DecryptAttrs(&p.keys.KEncr, a.IV, a.EncrData, scratch[:])
+	var scratch [eap.MaxEncrDataLen]byte
+	in, err := eap.DecryptAttrs(&p.keys.KEncr, a.IV, a.EncrData, scratch[:])
 	if err != nil {
 		p.t.Fatalf("peer: cannot decrypt AT_ENCR_DATA: %v", err)
 	}
-	if in.Has(AttrNextPseudonym) {
+	if in.Has(eap.AttrNextPseudonym) {
 		p.pseudonym = string(in.NextPseudonym) + realmOf(p.permanent)
 	}
-	if in.Has(AttrNextReauthID) {
+	if in.Has(eap.AttrNextReauthID) {
 		p.reauthID = string(in.NextReauthID)
 	}
 }
 
 // newPeer returns a peer that speaks method, or both methods for 0.
-func newPeer(t testing.TB, method Type) *peer {
+func newPeer(t testing.TB, method eap.Type) *peer {
 	prefix := "6"
-	if method == TypeAKA {
+	if method == eap.TypeAKA {
 		prefix = "0"
 	}
 	return &peer{t: t, method: method, identity: prefix + testIMSI + realm, permanent: prefix + testIMSI + realm, c: testCipher()}
@@ -191,33 +196,33 @@ func (p *peer) respond(req []byte) []byte {
 	if p.respondHook != nil {
 		p.respondHook(req)
 	}
-	pkt, err := ParsePacket(req)
+	pkt, err := eap.ParsePacket(req)
 	if err != nil {
 		p.t.Fatalf("peer: server sent a malformed packet: %v", err)
 	}
-	if pkt.Code != CodeRequest {
+	if pkt.Code != eap.CodeRequest {
 		p.t.Fatalf("peer: respond to code %d", pkt.Code)
 	}
 	p.lastID = pkt.Identifier
 	if p.method != 0 && pkt.Type != p.method {
-		return AppendResponse(nil, pkt.Identifier, TypeNak, []byte{byte(p.method)})
+		return eap.AppendResponse(nil, pkt.Identifier, eap.TypeNak, []byte{byte(p.method)})
 	}
-	m, err := ParseAKA(req)
+	m, err := eap.ParseAKA(req)
 	if err != nil {
 		p.t.Fatalf("peer: server sent a malformed AKA message: %v", err)
 	}
 	switch m.Subtype {
-	case SubtypeIdentity:
+	case eap.SubtypeIdentity:
 		p.idMsgs = append(p.idMsgs, req...)
 		identity := p.permanent
 		switch {
-		case m.Attrs.Has(AttrAnyIDReq):
+		case m.Attrs.Has(eap.AttrAnyIDReq):
 			identity = p.nextIdentity()
-		case m.Attrs.Has(AttrFullauthIDReq) && p.pseudonym != "":
+		case m.Attrs.Has(eap.AttrFullauthIDReq) && p.pseudonym != "":
 			identity = p.pseudonym
 		}
-		b := NewBuilder(nil, CodeResponse, pkt.Identifier, pkt.Type, SubtypeIdentity)
-		b.AddIdentityLike(AttrIdentity, []byte(identity))
+		b := eap.NewBuilder(nil, eap.CodeResponse, pkt.Identifier, pkt.Type, eap.SubtypeIdentity)
+		b.AddIdentityLike(eap.AttrIdentity, []byte(identity))
 		out, _, err := b.Finish()
 		if err != nil {
 			p.t.Fatal(err)
@@ -225,26 +230,26 @@ func (p *peer) respond(req []byte) []byte {
 		p.idMsgs = append(p.idMsgs, out...)
 		p.identity = identity
 		return out
-	case SubtypeChallenge:
+	case eap.SubtypeChallenge:
 		return p.challenge(req, &m)
-	case SubtypeReauthentication:
+	case eap.SubtypeReauthentication:
 		return p.reauth(req, &m)
-	case SubtypeNotification:
-		b := NewBuilder(nil, CodeResponse, pkt.Identifier, pkt.Type, SubtypeNotification)
+	case eap.SubtypeNotification:
+		b := eap.NewBuilder(nil, eap.CodeResponse, pkt.Identifier, pkt.Type, eap.SubtypeNotification)
 		if m.Attrs.Notification&0x4000 == 0 { // P bit clear: after authentication, MAC-protected
-			if !VerifyMAC(pkt.Type, p.keys.KAutKey(), req, m.Attrs.MACOffset, nil) {
+			if !eap.VerifyMAC(pkt.Type, p.keys.KAutKey(), req, m.Attrs.MACOffset, nil) {
 				p.t.Fatal("peer: success notification AT_MAC does not verify")
 			}
 			p.notifications++
 			if p.inReauth {
-				inner := NewInnerBuilder(nil)
-				inner.AddUint16(AttrCounter, p.counter)
+				inner := eap.NewInnerBuilder(nil)
+				inner.AddUint16(eap.AttrCounter, p.counter)
 				var iv [16]byte
 				b.AddEncrypted(&p.keys.KEncr, &iv, &inner)
 			}
 			b.AddMAC()
 			out, macOff, _ := b.Finish()
-			SetMAC(pkt.Type, p.keys.KAutKey(), out, macOff, nil)
+			eap.SetMAC(pkt.Type, p.keys.KAutKey(), out, macOff, nil)
 			return out
 		}
 		out, _, _ := b.Finish()
@@ -254,28 +259,28 @@ func (p *peer) respond(req []byte) []byte {
 	return nil
 }
 
-func (p *peer) simple(id uint8, t Type, st Subtype) []byte {
-	b := NewBuilder(nil, CodeResponse, id, t, st)
-	if st == SubtypeClientError {
-		b.AddUint16(AttrClientErrorCode, 0)
+func (p *peer) simple(id uint8, t eap.Type, st eap.Subtype) []byte {
+	b := eap.NewBuilder(nil, eap.CodeResponse, id, t, st)
+	if st == eap.SubtypeClientError {
+		b.AddUint16(eap.AttrClientErrorCode, 0)
 	}
 	out, _, _ := b.Finish()
 	return out
 }
 
-func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
+func (p *peer) challenge(req []byte, m *eap.AKAMessage) []byte {
 	id, t := m.Packet.Identifier, m.Packet.Type
 	if p.rejectAuth {
-		return p.simple(id, t, SubtypeAuthenticationReject)
+		return p.simple(id, t, eap.SubtypeAuthenticationReject)
 	}
-	if p.method == 0 && t == TypeAKA && m.Attrs.Has(AttrBidding) && m.Attrs.Bidding&0x8000 != 0 {
+	if p.method == 0 && t == eap.TypeAKA && m.Attrs.Has(eap.AttrBidding) && m.Attrs.Bidding&0x8000 != 0 {
 		// RFC 9048 4: a peer that does EAP-AKA' too, offered EAP-AKA by a
 		// server that prefers EAP-AKA', sees a bidding-down attack.
 		p.biddingDown = true
-		return p.simple(id, t, SubtypeAuthenticationReject)
+		return p.simple(id, t, eap.SubtypeAuthenticationReject)
 	}
 	if p.clientError {
-		return p.simple(id, t, SubtypeClientError)
+		return p.simple(id, t, eap.SubtypeClientError)
 	}
 	var rand [16]byte
 	copy(rand[:], m.Attrs.RAND)
@@ -286,7 +291,7 @@ func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
 	}
 	amf := [2]byte{m.Attrs.AUTN[6], m.Attrs.AUTN[7]}
 	if mac := p.c.F1(&rand, sqnB, amf); string(mac[:]) != string(m.Attrs.AUTN[8:]) {
-		return p.simple(id, t, SubtypeAuthenticationReject)
+		return p.simple(id, t, eap.SubtypeAuthenticationReject)
 	}
 	sqn := aka.SQNFromBytes(sqnB)
 	if p.alwaysSyncFail || sqn <= p.sqnMS {
@@ -299,13 +304,13 @@ func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
 			auts[i] = ms[i] ^ akS[i]
 		}
 		copy(auts[6:], macS[:])
-		b := NewBuilder(nil, CodeResponse, id, t, SubtypeSynchronizationFailure)
+		b := eap.NewBuilder(nil, eap.CodeResponse, id, t, eap.SubtypeSynchronizationFailure)
 		b.AddAUTS(&auts)
 		out, _, _ := b.Finish()
 		return out
 	}
 	p.sqnMS = sqn
-	if t == TypeAKAPrime {
+	if t == eap.TypeAKAPrime {
 		if amf[0]&0x80 == 0 {
 			p.t.Fatal("peer: AKA' challenge without the AMF separation bit")
 		}
@@ -319,7 +324,7 @@ func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
 	} else {
 		aka.DeriveAKA([]byte(p.identity), &ik, &ck, &p.keys)
 	}
-	if !VerifyMAC(t, p.keys.KAutKey(), req, m.Attrs.MACOffset, nil) {
+	if !eap.VerifyMAC(t, p.keys.KAutKey(), req, m.Attrs.MACOffset, nil) {
 		p.t.Fatal("peer: server AT_MAC does not verify")
 	}
 	// The checkcode the server sent must match our own record.
@@ -329,12 +334,12 @@ func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
 	}
 	p.learn(&m.Attrs)
 	p.counter = 0
-	b := NewBuilder(nil, CodeResponse, id, t, SubtypeChallenge)
-	if p.resultInd && m.Attrs.Has(AttrResultInd) {
-		b.AddFlag(AttrResultInd)
+	b := eap.NewBuilder(nil, eap.CodeResponse, id, t, eap.SubtypeChallenge)
+	if p.resultInd && m.Attrs.Has(eap.AttrResultInd) {
+		b.AddFlag(eap.AttrResultInd)
 	}
 	if p.kdfOther {
-		b.AddUint16(AttrKDF, 2)
+		b.AddUint16(eap.AttrKDF, 2)
 	}
 	r := res[:]
 	if p.badRES {
@@ -355,50 +360,50 @@ func (p *peer) challenge(req []byte, m *AKAMessage) []byte {
 	if p.badMAC {
 		k = make([]byte, len(k))
 	}
-	SetMAC(t, k, out, macOff, nil)
+	eap.SetMAC(t, k, out, macOff, nil)
 	return out
 }
 
 // reauth answers AKA-Reauthentication (RFC 4187 5.4, 9.7-9.8).
-func (p *peer) reauth(req []byte, m *AKAMessage) []byte {
+func (p *peer) reauth(req []byte, m *eap.AKAMessage) []byte {
 	id, t := m.Packet.Identifier, m.Packet.Type
-	if !VerifyMAC(t, p.keys.KAutKey(), req, m.Attrs.MACOffset, nil) {
+	if !eap.VerifyMAC(t, p.keys.KAutKey(), req, m.Attrs.MACOffset, nil) {
 		p.t.Fatal("peer: re-authentication AT_MAC does not verify")
 	}
 	if want := p.checkcode(t); string(m.Attrs.Checkcode) != string(want) {
 		p.t.Fatalf("peer: AT_CHECKCODE %x, want %x", m.Attrs.Checkcode, want)
 	}
-	var scratch [MaxEncrDataLen]byte
-	in, err := DecryptAttrs(&p.keys.KEncr, m.Attrs.IV, m.Attrs.EncrData, scratch[:])
-	if err != nil || !in.Has(AttrCounter) || !in.Has(AttrNonceS) {
+	var scratch [eap.MaxEncrDataLen]byte
+	in, err := eap.DecryptAttrs(&p.keys.KEncr, m.Attrs.IV, m.Attrs.EncrData, scratch[:])
+	if err != nil || !in.Has(eap.AttrCounter) || !in.Has(eap.AttrNonceS) {
 		p.t.Fatalf("peer: bad re-authentication encrypted data: %v", err)
 	}
 	nonceS := append([]byte(nil), in.NonceS...)
-	b := NewBuilder(nil, CodeResponse, id, t, SubtypeReauthentication)
-	inner := NewInnerBuilder(nil)
-	inner.AddUint16(AttrCounter, in.Counter)
+	b := eap.NewBuilder(nil, eap.CodeResponse, id, t, eap.SubtypeReauthentication)
+	inner := eap.NewInnerBuilder(nil)
+	inner.AddUint16(eap.AttrCounter, in.Counter)
 	var iv [16]byte
 	iv[0] = 7
 	if in.Counter <= p.counter || in.Counter <= p.counterFloor {
 		// wpa_supplicant keeps the re-authentication identity for the
 		// full authentication that follows, and forgets it otherwise.
-		inner.AddFlag(AttrCounterTooSmall)
+		inner.AddFlag(eap.AttrCounterTooSmall)
 		p.reauthID = ""
 	} else {
 		p.counter = in.Counter
 		p.inReauth = true
-		if t == TypeAKAPrime {
+		if t == eap.TypeAKAPrime {
 			p.keys.MSK, p.keys.EMSK = aka.DeriveReauthAKAPrime([]byte(p.identity), in.Counter, (*[16]byte)(nonceS), &p.keys.KRe)
 		} else {
 			p.keys.MSK, p.keys.EMSK = aka.DeriveReauthAKA([]byte(p.identity), in.Counter, (*[16]byte)(nonceS), &p.keys.MK)
 		}
 		p.reauthID = ""
-		if in.Has(AttrNextReauthID) {
+		if in.Has(eap.AttrNextReauthID) {
 			p.reauthID = string(in.NextReauthID)
 		}
 		p.reauths++
-		if p.resultInd && m.Attrs.Has(AttrResultInd) {
-			b.AddFlag(AttrResultInd)
+		if p.resultInd && m.Attrs.Has(eap.AttrResultInd) {
+			b.AddFlag(eap.AttrResultInd)
 		}
 	}
 	b.AddEncrypted(&p.keys.KEncr, &iv, &inner)
@@ -408,13 +413,13 @@ func (p *peer) reauth(req []byte, m *AKAMessage) []byte {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	SetMAC(t, p.keys.KAutKey(), out, macOff, nonceS)
+	eap.SetMAC(t, p.keys.KAutKey(), out, macOff, nonceS)
 	return out
 }
 
 // finishWithUnknown adds the MAC and, when asked, an unknown attribute
 // before it (types 255 skippable, 99 not).
-func (p *peer) finishWithUnknown(b *Builder) ([]byte, int) {
+func (p *peer) finishWithUnknown(b *eap.Builder) ([]byte, int) {
 	b.AddMAC()
 	out, macOff, err := b.Finish()
 	if err != nil {
@@ -433,11 +438,11 @@ func (p *peer) finishWithUnknown(b *Builder) ([]byte, int) {
 	return withExtra, macOff + 4
 }
 
-func (p *peer) checkcode(t Type) []byte {
+func (p *peer) checkcode(t eap.Type) []byte {
 	if len(p.idMsgs) == 0 {
 		return nil
 	}
-	if t == TypeAKAPrime {
+	if t == eap.TypeAKAPrime {
 		h := sha256.Sum256(p.idMsgs)
 		return h[:]
 	}
@@ -448,30 +453,30 @@ func (p *peer) checkcode(t Type) []byte {
 // run drives a whole conversation: the peer's EAP-Response/Identity, then
 // request/response until Success, Failure or a discard. It returns the last
 // result and the number of round trips (Handle calls).
-func run(t testing.TB, s *Server, p *peer) (Result, int) {
+func run(t testing.TB, s *eap.Server, p *peer) (eap.Result, int) {
 	t.Helper()
 	return runWith(t, s, p, p.identity)
 }
 
 // runWith is run with first as the EAP-Response/Identity.
-func runWith(t testing.TB, s *Server, p *peer, first string) (Result, int) {
+func runWith(t testing.TB, s *eap.Server, p *peer, first string) (eap.Result, int) {
 	t.Helper()
 	ctx := context.Background()
-	msg := AppendResponse(nil, 7, TypeIdentity, []byte(first))
+	msg := eap.AppendResponse(nil, 7, eap.TypeIdentity, []byte(first))
 	var state []byte
-	var res Result
+	var res eap.Result
 	buf := make([]byte, 0, 1024)
 	for rounds := 1; rounds <= 10; rounds++ {
 		if err := s.Handle(ctx, testPeer, state, msg, buf, &res); err != nil {
 			t.Fatalf("round %d: %v", rounds, err)
 		}
 		switch res.Outcome {
-		case OutcomeContinue:
+		case eap.OutcomeContinue:
 			state = append(state[:0], res.Conversation[:]...)
 			msg = p.respond(res.Packet)
 		default:
-			if res.Outcome == OutcomeSuccess || res.Outcome == OutcomeFailure {
-				pkt, err := ParsePacket(res.Packet)
+			if res.Outcome == eap.OutcomeSuccess || res.Outcome == eap.OutcomeFailure {
+				pkt, err := eap.ParsePacket(res.Packet)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -490,22 +495,22 @@ type fixedClock struct{ t time.Time }
 
 func (c *fixedClock) now() time.Time { return c.t }
 
-func newTestServer(t testing.TB, methods ...Type) (*Server, *testHSS, *MemoryStore, *fixedClock) {
+func newTestServer(t testing.TB, methods ...eap.Type) (*eap.Server, *testHSS, *memory.EAPStore, *fixedClock) {
 	return newTestServerWith(t, nil, methods...)
 }
 
 // newTestServerWith lets a test change the configuration (pseudonyms, fast
 // re-authentication...) before the server is made.
-func newTestServerWith(t testing.TB, mod func(*ServerConfig), methods ...Type) (*Server, *testHSS, *MemoryStore, *fixedClock) {
+func newTestServerWith(t testing.TB, mod func(*eap.ServerConfig), methods ...eap.Type) (*eap.Server, *testHSS, *memory.EAPStore, *fixedClock) {
 	t.Helper()
 	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
 	h := &testHSS{amf: 0x8000}
-	st := NewMemoryStore(MemoryStoreConfig{MaxConversations: 100, Now: clock.now})
-	cfg := ServerConfig{Methods: methods, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
+	st := memory.NewEAPStore(memory.EAPConfig{MaxConversations: 100, Now: clock.now})
+	cfg := eap.ServerConfig{Methods: methods, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
 	if mod != nil {
 		mod(&cfg)
 	}
-	s, err := NewServer(cfg, h, st)
+	s, err := eap.NewServer(cfg, h, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,4 +524,4 @@ func testCipherWith(k, opc string) *milenage.Cipher {
 }
 
 // testPeer is the access point the unit tests' messages come through.
-var testPeer = Peer{Name: "lab"}
+var testPeer = eap.Peer{Name: "lab"}

@@ -1,4 +1,4 @@
-package eap
+package eap_test
 
 import (
 	"crypto/rand"
@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/privacy"
 )
 
@@ -17,7 +18,7 @@ var (
 
 // privacyServer returns a server holding the operator's private key, and the
 // public key phones get from the carrier configuration.
-func privacyServer(t *testing.T) (*Server, *rsa.PublicKey) {
+func privacyServer(t *testing.T) (*eap.Server, *rsa.PublicKey) {
 	t.Helper()
 	phoneKeyOnce.Do(func() {
 		var err error
@@ -33,10 +34,10 @@ func privacyServer(t *testing.T) (*Server, *rsa.PublicKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _, _, _ := newTestServerWith(t, func(c *ServerConfig) {
+	s, _, _, _ := newTestServerWith(t, func(c *eap.ServerConfig) {
 		withPseudonyms(c)
 		c.Identities = dec
-	}, TypeAKAPrime)
+	}, eap.TypeAKAPrime)
 	return s, &phoneKey.PublicKey
 }
 
@@ -60,7 +61,7 @@ func TestEncryptedIdentity_RoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := newPeer(t, TypeAKAPrime)
+			p := newPeer(t, eap.TypeAKAPrime)
 			p.identity = tc.plain // what the phone keys its MSK with
 			res, rounds := runWith(t, s, p, string(enc))
 			mustSucceed(t, res, p)
@@ -88,13 +89,13 @@ func TestEncryptedIdentity_InATIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPeer(t, TypeAKAPrime)
+	p := newPeer(t, eap.TypeAKAPrime)
 	p.identity = "anonymous" + realm
 	p.permanent = string(enc) // what the peer answers to an identity request
 	var keyed string
 	orig := p.respondHook
 	p.respondHook = func(req []byte) {
-		if m, err := ParseAKA(req); err == nil && m.Subtype == SubtypeChallenge {
+		if m, err := eap.ParseAKA(req); err == nil && m.Subtype == eap.SubtypeChallenge {
 			keyed = p.identity
 			p.identity = "6" + testIMSI + realm // keys from the decrypted identity
 		}
@@ -131,7 +132,7 @@ func TestEncryptedIdentity_MalformedIsUnknownIdentity(t *testing.T) {
 		{"overlong", "\x00" + strings.Repeat("QUJD", 500)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPeer(t, TypeAKAPrime)
+			p := newPeer(t, eap.TypeAKAPrime)
 			res, rounds := runWith(t, s, p, tc.identity)
 			mustSucceed(t, res, p)
 			if rounds != 3 {

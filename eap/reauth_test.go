@@ -1,4 +1,4 @@
-package eap
+package eap_test
 
 import (
 	"context"
@@ -6,37 +6,40 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aaa-project/aaa/eap"
+	"github.com/aaa-project/aaa/store/memory"
 )
 
-func withPseudonyms(c *ServerConfig) {
-	c.Pseudonyms = PseudonymPolicy{Enabled: true, Lifetime: time.Hour}
+func withPseudonyms(c *eap.ServerConfig) {
+	c.Pseudonyms = eap.PseudonymPolicy{Enabled: true, Lifetime: time.Hour}
 }
 
-func withReauth(c *ServerConfig) {
-	c.FastReauth = ReauthPolicy{Enabled: true, Lifetime: time.Hour, MaxAge: 24 * time.Hour, MaxCount: 16}
+func withReauth(c *eap.ServerConfig) {
+	c.FastReauth = eap.ReauthPolicy{Enabled: true, Lifetime: time.Hour, MaxAge: 24 * time.Hour, MaxCount: 16}
 }
 
-func withSealed(t testing.TB) func(*ServerConfig) {
-	sealed, err := NewSealedPseudonyms([]PseudonymKey{{ID: 2, Key: make([]byte, 16)}, {ID: 1, Key: []byte("0123456789abcdef0123456789abcdef")}})
+func withSealed(t testing.TB) func(*eap.ServerConfig) {
+	sealed, err := eap.NewSealedPseudonyms([]eap.PseudonymKey{{ID: 2, Key: make([]byte, 16)}, {ID: 1, Key: []byte("0123456789abcdef0123456789abcdef")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(c *ServerConfig) {
-		c.Pseudonyms = PseudonymPolicy{Enabled: true, Lifetime: time.Hour, Sealed: sealed}
+	return func(c *eap.ServerConfig) {
+		c.Pseudonyms = eap.PseudonymPolicy{Enabled: true, Lifetime: time.Hour, Sealed: sealed}
 	}
 }
 
-func both(mods ...func(*ServerConfig)) func(*ServerConfig) {
-	return func(c *ServerConfig) {
+func both(mods ...func(*eap.ServerConfig)) func(*eap.ServerConfig) {
+	return func(c *eap.ServerConfig) {
 		for _, m := range mods {
 			m(c)
 		}
 	}
 }
 
-func mustSucceed(t *testing.T, res Result, p *peer) {
+func mustSucceed(t *testing.T, res eap.Result, p *peer) {
 	t.Helper()
-	if res.Outcome != OutcomeSuccess {
+	if res.Outcome != eap.OutcomeSuccess {
 		t.Fatalf("outcome %s (%s), want success", res.Outcome, res.Reason)
 	}
 	if res.MSK != p.keys.MSK || res.EMSK != p.keys.EMSK {
@@ -52,34 +55,36 @@ func mustSucceed(t *testing.T, res Result, p *peer) {
 
 // refusingStore is a store whose pseudonym and re-authentication records
 // are always full.
-type refusingStore struct{ *MemoryStore }
+type refusingStore struct{ *memory.EAPStore }
 
-func (refusingStore) PutPseudonym(context.Context, string, PseudonymRecord) error {
-	return ErrStoreFull
+func (refusingStore) PutPseudonym(context.Context, string, eap.PseudonymRecord) error {
+	return eap.ErrStoreFull
 }
 
-func (refusingStore) PutReauth(context.Context, string, *ReauthRecord) error { return ErrStoreFull }
+func (refusingStore) PutReauth(context.Context, string, *eap.ReauthRecord) error {
+	return eap.ErrStoreFull
+}
 
-func (s refusingStore) Finish(ctx context.Context, c *Conversation, h *Handouts) error {
-	if err := s.MemoryStore.Finish(ctx, c, nil); err != nil || h == nil {
+func (s refusingStore) Finish(ctx context.Context, c *eap.Conversation, h *eap.Handouts) error {
+	if err := s.EAPStore.Finish(ctx, c, nil); err != nil || h == nil {
 		return err
 	}
-	return ErrRecordsNotStored
+	return eap.ErrRecordsNotStored
 }
 
 // An identity the store refuses does not fail the authentication it was
 // handed out in, but it is counted: the peer will need a fuller one next.
 func TestRecords_NotStoredAreCounted(t *testing.T) {
 	clock := &fixedClock{t: time.Unix(1_700_000_000, 0)}
-	cfg := ServerConfig{Methods: []Type{TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
+	cfg := eap.ServerConfig{Methods: []eap.Type{eap.TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
 	both(withPseudonyms, withReauth)(&cfg)
-	s, err := NewServer(cfg, &testHSS{amf: 0x8000}, refusingStore{NewMemoryStore(MemoryStoreConfig{MaxConversations: 100, Now: clock.now})})
+	s, err := eap.NewServer(cfg, &testHSS{amf: 0x8000}, refusingStore{memory.NewEAPStore(memory.EAPConfig{MaxConversations: 100, Now: clock.now})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPeer(t, TypeAKAPrime)
+	p := newPeer(t, eap.TypeAKAPrime)
 	res, _ := run(t, s, p)
-	if res.Outcome != OutcomeSuccess || res.MSK != p.keys.MSK {
+	if res.Outcome != eap.OutcomeSuccess || res.MSK != p.keys.MSK {
 		t.Fatalf("outcome %s (%s)", res.Outcome, res.Reason)
 	}
 	if res.NotStored != 2 {
@@ -90,19 +95,19 @@ func TestRecords_NotStoredAreCounted(t *testing.T) {
 func TestPseudonym_UsedInLaterConversation(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		mod  func(*ServerConfig)
+		mod  func(*eap.ServerConfig)
 	}{
 		{"stored", withPseudonyms},
 		{"stateless", withSealed(t)},
 	} {
-		for _, method := range []Type{TypeAKAPrime, TypeAKA} {
+		for _, method := range []eap.Type{eap.TypeAKAPrime, eap.TypeAKA} {
 			t.Run(tc.name+"/"+method.String(), func(t *testing.T) {
 				s, h, _, _ := newTestServerWith(t, tc.mod, method)
 				p := newPeer(t, method)
 				res, _ := run(t, s, p)
 				mustSucceed(t, res, p)
 				prefix := "7"
-				if method == TypeAKA {
+				if method == eap.TypeAKA {
 					prefix = "2"
 				}
 				if !strings.HasPrefix(p.pseudonym, prefix) || !strings.HasSuffix(p.pseudonym, realm) {
@@ -133,14 +138,14 @@ func TestPseudonym_UsedInLaterConversation(t *testing.T) {
 // (stored pseudonyms) or one key (stateless).
 func TestPseudonym_WorksOnAnotherNode(t *testing.T) {
 	t.Run("stored, shared store", func(t *testing.T) {
-		a, _, store, clock := newTestServerWith(t, withPseudonyms, TypeAKAPrime)
-		cfg := ServerConfig{Methods: []Type{TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
+		a, _, store, clock := newTestServerWith(t, withPseudonyms, eap.TypeAKAPrime)
+		cfg := eap.ServerConfig{Methods: []eap.Type{eap.TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute, Now: clock.now}
 		withPseudonyms(&cfg)
-		b, err := NewServer(cfg, &testHSS{amf: 0x8000, sqn: 1000}, store)
+		b, err := eap.NewServer(cfg, &testHSS{amf: 0x8000, sqn: 1000}, store)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := newPeer(t, TypeAKAPrime)
+		p := newPeer(t, eap.TypeAKAPrime)
 		res, _ := run(t, a, p)
 		mustSucceed(t, res, p)
 		p.startNext()
@@ -152,10 +157,10 @@ func TestPseudonym_WorksOnAnotherNode(t *testing.T) {
 	})
 	t.Run("stateless, shared key", func(t *testing.T) {
 		mod := withSealed(t)
-		a, _, _, _ := newTestServerWith(t, mod, TypeAKAPrime)
-		b, hb, _, _ := newTestServerWith(t, mod, TypeAKAPrime) // its own empty store
-		hb.sqn = 1000                                          // another HSS node, ahead
-		p := newPeer(t, TypeAKAPrime)
+		a, _, _, _ := newTestServerWith(t, mod, eap.TypeAKAPrime)
+		b, hb, _, _ := newTestServerWith(t, mod, eap.TypeAKAPrime) // its own empty store
+		hb.sqn = 1000                                              // another HSS node, ahead
+		p := newPeer(t, eap.TypeAKAPrime)
 		res, _ := run(t, a, p)
 		mustSucceed(t, res, p)
 		p.startNext()
@@ -172,7 +177,7 @@ func TestPseudonym_WorksOnAnotherNode(t *testing.T) {
 func TestPseudonym_ExpiredOrUnknownAsksForPermanentIdentity(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		mod   func(*ServerConfig)
+		mod   func(*eap.ServerConfig)
 		spoil func(*peer, *fixedClock)
 	}{
 		{"stored expired", withPseudonyms, func(_ *peer, c *fixedClock) { c.t = c.t.Add(2 * time.Hour) }},
@@ -183,15 +188,15 @@ func TestPseudonym_ExpiredOrUnknownAsksForPermanentIdentity(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, _, clock := newTestServerWith(t, tc.mod, TypeAKAPrime)
-			p := newPeer(t, TypeAKAPrime)
+			s, _, _, clock := newTestServerWith(t, tc.mod, eap.TypeAKAPrime)
+			p := newPeer(t, eap.TypeAKAPrime)
 			res, _ := run(t, s, p)
 			mustSucceed(t, res, p)
 			tc.spoil(p, clock)
 			p.startNext()
 			var ids []string
-			res, rounds := runWatching(t, s, p, func(m *AKAMessage) {
-				if m.Subtype == SubtypeIdentity {
+			res, rounds := runWatching(t, s, p, func(m *eap.AKAMessage) {
+				if m.Subtype == eap.SubtypeIdentity {
 					ids = append(ids, idRequestKind(m))
 				}
 			})
@@ -206,24 +211,24 @@ func TestPseudonym_ExpiredOrUnknownAsksForPermanentIdentity(t *testing.T) {
 	}
 }
 
-func idRequestKind(m *AKAMessage) string {
+func idRequestKind(m *eap.AKAMessage) string {
 	switch {
-	case m.Attrs.Has(AttrAnyIDReq):
+	case m.Attrs.Has(eap.AttrAnyIDReq):
 		return "any"
-	case m.Attrs.Has(AttrFullauthIDReq):
+	case m.Attrs.Has(eap.AttrFullauthIDReq):
 		return "fullauth"
-	case m.Attrs.Has(AttrPermanentIDReq):
+	case m.Attrs.Has(eap.AttrPermanentIDReq):
 		return "permanent"
 	}
 	return "none"
 }
 
 // runWatching is run with a look at every request the server sends.
-func runWatching(t *testing.T, s *Server, p *peer, watch func(*AKAMessage)) (Result, int) {
+func runWatching(t *testing.T, s *eap.Server, p *peer, watch func(*eap.AKAMessage)) (eap.Result, int) {
 	t.Helper()
 	orig := p.respondHook
 	p.respondHook = func(req []byte) {
-		if m, err := ParseAKA(req); err == nil {
+		if m, err := eap.ParseAKA(req); err == nil {
 			watch(&m)
 		}
 	}
@@ -232,7 +237,7 @@ func runWatching(t *testing.T, s *Server, p *peer, watch func(*AKAMessage)) (Res
 }
 
 func TestFastReauth(t *testing.T) {
-	for _, method := range []Type{TypeAKAPrime, TypeAKA} {
+	for _, method := range []eap.Type{eap.TypeAKAPrime, eap.TypeAKA} {
 		t.Run(method.String(), func(t *testing.T) {
 			s, h, store, _ := newTestServerWith(t, both(withPseudonyms, withReauth), method)
 			p := newPeer(t, method)
@@ -242,7 +247,7 @@ func TestFastReauth(t *testing.T) {
 				t.Fatalf("full authentication: fast %v, next reauth id %q", res.FastReauth, p.reauthID)
 			}
 			prefix := "8"
-			if method == TypeAKA {
+			if method == eap.TypeAKA {
 				prefix = "4"
 			}
 			if !strings.HasPrefix(p.reauthID, prefix) || !strings.HasSuffix(p.reauthID, realm) {
@@ -277,27 +282,27 @@ func TestFastReauth(t *testing.T) {
 // A re-authentication identity is single use: replaying one gets a full
 // authentication identity request.
 func TestFastReauth_IdentityIsSingleUse(t *testing.T) {
-	s, _, _, _ := newTestServerWith(t, withReauth, TypeAKAPrime)
-	p := newPeer(t, TypeAKAPrime)
+	s, _, _, _ := newTestServerWith(t, withReauth, eap.TypeAKAPrime)
+	p := newPeer(t, eap.TypeAKAPrime)
 	res, _ := run(t, s, p)
 	mustSucceed(t, res, p)
 	used := p.reauthID
 	p.startNext()
 	res, _ = run(t, s, p)
 	mustSucceed(t, res, p)
-	var req Result
-	if err := s.Handle(context.Background(), testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte(used)), nil, &req); err != nil {
+	var req eap.Result
+	if err := s.Handle(context.Background(), testPeer, nil, eap.AppendResponse(nil, 1, eap.TypeIdentity, []byte(used)), nil, &req); err != nil {
 		t.Fatal(err)
 	}
-	m, err := ParseAKA(req.Packet)
-	if err != nil || m.Subtype != SubtypeIdentity || idRequestKind(&m) != "fullauth" {
+	m, err := eap.ParseAKA(req.Packet)
+	if err != nil || m.Subtype != eap.SubtypeIdentity || idRequestKind(&m) != "fullauth" {
 		t.Fatalf("replayed re-authentication identity got %v %v", m.Subtype, err)
 	}
 }
 
 func TestFastReauth_CounterTooSmallRunsFullAuthentication(t *testing.T) {
-	s, h, _, _ := newTestServerWith(t, withReauth, TypeAKAPrime)
-	p := newPeer(t, TypeAKAPrime)
+	s, h, _, _ := newTestServerWith(t, withReauth, eap.TypeAKAPrime)
+	p := newPeer(t, eap.TypeAKAPrime)
 	res, _ := run(t, s, p)
 	mustSucceed(t, res, p)
 	p.counterFloor = 5 // the peer has seen higher counters
@@ -318,11 +323,11 @@ func TestFastReauth_CounterTooSmallRunsFullAuthentication(t *testing.T) {
 
 func TestFastReauth_Limits(t *testing.T) {
 	t.Run("max count", func(t *testing.T) {
-		s, h, _, _ := newTestServerWith(t, func(c *ServerConfig) {
+		s, h, _, _ := newTestServerWith(t, func(c *eap.ServerConfig) {
 			withReauth(c)
 			c.FastReauth.MaxCount = 2
-		}, TypeAKAPrime)
-		p := newPeer(t, TypeAKAPrime)
+		}, eap.TypeAKAPrime)
+		p := newPeer(t, eap.TypeAKAPrime)
 		var fast []bool
 		for range 5 {
 			res, _ := run(t, s, p)
@@ -342,18 +347,18 @@ func TestFastReauth_Limits(t *testing.T) {
 		}
 	})
 	t.Run("max age", func(t *testing.T) {
-		s, _, _, clock := newTestServerWith(t, func(c *ServerConfig) {
+		s, _, _, clock := newTestServerWith(t, func(c *eap.ServerConfig) {
 			withReauth(c)
 			c.FastReauth.MaxAge = 30 * time.Minute
-		}, TypeAKAPrime)
-		p := newPeer(t, TypeAKAPrime)
+		}, eap.TypeAKAPrime)
+		p := newPeer(t, eap.TypeAKAPrime)
 		res, _ := run(t, s, p)
 		mustSucceed(t, res, p)
 		clock.t = clock.t.Add(31 * time.Minute)
 		p.startNext()
 		var ids []string
-		res, _ = runWatching(t, s, p, func(m *AKAMessage) {
-			if m.Subtype == SubtypeIdentity {
+		res, _ = runWatching(t, s, p, func(m *eap.AKAMessage) {
+			if m.Subtype == eap.SubtypeIdentity {
 				ids = append(ids, idRequestKind(m))
 			}
 		})
@@ -363,8 +368,8 @@ func TestFastReauth_Limits(t *testing.T) {
 		}
 	})
 	t.Run("identity lifetime", func(t *testing.T) {
-		s, _, _, clock := newTestServerWith(t, withReauth, TypeAKAPrime)
-		p := newPeer(t, TypeAKAPrime)
+		s, _, _, clock := newTestServerWith(t, withReauth, eap.TypeAKAPrime)
+		p := newPeer(t, eap.TypeAKAPrime)
 		res, _ := run(t, s, p)
 		mustSucceed(t, res, p)
 		clock.t = clock.t.Add(2 * time.Hour) // past the 1 h lifetime
@@ -378,8 +383,8 @@ func TestFastReauth_Limits(t *testing.T) {
 }
 
 func TestFastReauth_DisabledMeansFullAuthentications(t *testing.T) {
-	s, h, _, _ := newTestServerWith(t, withPseudonyms, TypeAKAPrime)
-	p := newPeer(t, TypeAKAPrime)
+	s, h, _, _ := newTestServerWith(t, withPseudonyms, eap.TypeAKAPrime)
+	p := newPeer(t, eap.TypeAKAPrime)
 	for range 3 {
 		res, _ := run(t, s, p)
 		mustSucceed(t, res, p)
@@ -404,11 +409,11 @@ func TestResultIndication(t *testing.T) {
 		{"server does not offer", false, true, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, _, _ := newTestServerWith(t, func(c *ServerConfig) {
+			s, _, _, _ := newTestServerWith(t, func(c *eap.ServerConfig) {
 				withReauth(c)
 				c.ResultIndications = tc.server
-			}, TypeAKAPrime)
-			p := newPeer(t, TypeAKAPrime)
+			}, eap.TypeAKAPrime)
+			p := newPeer(t, eap.TypeAKAPrime)
 			p.resultInd = tc.peerOn
 			for i, fast := range []bool{false, true} {
 				res, rounds := run(t, s, p)
@@ -431,7 +436,7 @@ func TestResultIndication(t *testing.T) {
 func TestFirstIdentityRequestFollowsWhatIsEnabled(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		mod  func(*ServerConfig)
+		mod  func(*eap.ServerConfig)
 		want string
 	}{
 		{"reauth", both(withPseudonyms, withReauth), "any"},
@@ -439,10 +444,10 @@ func TestFirstIdentityRequestFollowsWhatIsEnabled(t *testing.T) {
 		{"neither", nil, "permanent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, _, _ := newTestServerWith(t, tc.mod, TypeAKAPrime)
-			var res Result
-			s.Handle(context.Background(), testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte("anonymous"+realm)), nil, &res)
-			m, err := ParseAKA(res.Packet)
+			s, _, _, _ := newTestServerWith(t, tc.mod, eap.TypeAKAPrime)
+			var res eap.Result
+			s.Handle(context.Background(), testPeer, nil, eap.AppendResponse(nil, 1, eap.TypeIdentity, []byte("anonymous"+realm)), nil, &res)
+			m, err := eap.ParseAKA(res.Packet)
 			if err != nil || idRequestKind(&m) != tc.want {
 				t.Fatalf("got %s (%v), want %s", idRequestKind(&m), err, tc.want)
 			}
@@ -465,7 +470,7 @@ func TestEncryptedIdentity_DecrypterOutcomes(t *testing.T) {
 	encrypted := "\x00QUFBQUFB@" + realm[1:]
 	for _, tc := range []struct {
 		name   string
-		dec    IdentityDecrypter
+		dec    eap.IdentityDecrypter
 		rounds int
 	}{
 		{"decrypts", fakeDecrypter{"6" + testIMSI + realm}, 2},
@@ -474,8 +479,8 @@ func TestEncryptedIdentity_DecrypterOutcomes(t *testing.T) {
 		{"no keys configured", nil, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, _, _ := newTestServerWith(t, func(c *ServerConfig) { c.Identities = tc.dec }, TypeAKAPrime)
-			p := newPeer(t, TypeAKAPrime)
+			s, _, _, _ := newTestServerWith(t, func(c *eap.ServerConfig) { c.Identities = tc.dec }, eap.TypeAKAPrime)
+			p := newPeer(t, eap.TypeAKAPrime)
 			p.identity = encrypted
 			if tc.rounds == 2 {
 				p.identity = p.permanent // the key derivation identity a phone uses
@@ -493,8 +498,8 @@ func TestEncryptedIdentity_DecrypterOutcomes(t *testing.T) {
 // full authentication replaces them, so the store grows with subscribers,
 // not with authentications (hostapd's eap_sim_db does the same).
 func TestRecords_OnePerSubscriber(t *testing.T) {
-	s, _, store, _ := newTestServerWith(t, both(withPseudonyms, withReauth), TypeAKAPrime)
-	p := newPeer(t, TypeAKAPrime)
+	s, _, store, _ := newTestServerWith(t, both(withPseudonyms, withReauth), eap.TypeAKAPrime)
+	p := newPeer(t, eap.TypeAKAPrime)
 	res, _ := run(t, s, p)
 	mustSucceed(t, res, p)
 	oldPseudonym := p.pseudonym

@@ -70,7 +70,9 @@ func (r *ReauthRecord) fromKeys(k *aka.Keys) {
 // Store is all the state the EAP server keeps: conversations, pseudonyms and
 // fast re-authentication contexts, behind one interface so that a shared
 // backend (Redis) gives every node the same view. Records expire on their
-// own; a re-authentication context is single use.
+// own; a re-authentication context is single use. store/memory and
+// store/redisstore implement it; eap/storetest is its contract as a test
+// suite.
 type Store interface {
 	ConversationStore
 	// PutPseudonym stores rec under the pseudonym username (no prefix, no

@@ -1,9 +1,11 @@
-package eap
+package eap_test
 
 import (
 	"bytes"
 	"context"
 	"testing"
+
+	"github.com/aaa-project/aaa/eap"
 )
 
 // FuzzServerHandle sends an arbitrary response into a conversation waiting
@@ -15,29 +17,29 @@ import (
 func FuzzServerHandle(f *testing.F) {
 	// Seeds: real answers from the test peer, for both waiting states.
 	for _, identity := range []string{"6" + testIMSI + realm, "anonymous" + realm} {
-		s, _, _, _ := newTestServerWith(f, fuzzConfig, TypeAKAPrime, TypeAKA)
-		var res Result
-		s.Handle(context.Background(), testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte(identity)), nil, &res)
-		p := newPeer(f, TypeAKAPrime)
+		s, _, _, _ := newTestServerWith(f, fuzzConfig, eap.TypeAKAPrime, eap.TypeAKA)
+		var res eap.Result
+		s.Handle(context.Background(), testPeer, nil, eap.AppendResponse(nil, 1, eap.TypeIdentity, []byte(identity)), nil, &res)
+		p := newPeer(f, eap.TypeAKAPrime)
 		f.Add(identity, p.respond(res.Packet))
 	}
-	f.Add("0"+testIMSI+realm, AppendResponse(nil, 2, TypeNak, []byte{50, 23}))
+	f.Add("0"+testIMSI+realm, eap.AppendResponse(nil, 2, eap.TypeNak, []byte{50, 23}))
 	f.Add("6"+testIMSI+realm, []byte{2, 2, 0, 8, 50, 4, 0, 0})
 	f.Fuzz(func(t *testing.T, identity string, answer []byte) {
-		s, _, _, _ := newTestServerWith(t, fuzzConfig, TypeAKAPrime, TypeAKA)
+		s, _, _, _ := newTestServerWith(t, fuzzConfig, eap.TypeAKAPrime, eap.TypeAKA)
 		ctx := context.Background()
-		var res Result
-		if err := s.Handle(ctx, testPeer, nil, AppendResponse(nil, 1, TypeIdentity, []byte(identity)), nil, &res); err != nil {
+		var res eap.Result
+		if err := s.Handle(ctx, testPeer, nil, eap.AppendResponse(nil, 1, eap.TypeIdentity, []byte(identity)), nil, &res); err != nil {
 			t.Fatal(err)
 		}
-		if res.Outcome != OutcomeContinue {
+		if res.Outcome != eap.OutcomeContinue {
 			return
 		}
 		id := res.Conversation
 		var genuine []byte
-		if m, err := ParseAKA(res.Packet); err == nil && m.Subtype == SubtypeChallenge {
+		if m, err := eap.ParseAKA(res.Packet); err == nil && m.Subtype == eap.SubtypeChallenge {
 			p := newPeer(t, m.Packet.Type)
-			p.identity = string(trimNUL([]byte(identity))) // keys come from the identity sent
+			p.identity = string(eap.TrimNUL([]byte(identity))) // keys come from the identity sent
 			genuine = p.respond(res.Packet)
 		}
 		if len(answer) > 1 {
@@ -47,8 +49,8 @@ func FuzzServerHandle(f *testing.F) {
 			t.Fatal(err)
 		}
 		switch res.Outcome {
-		case OutcomeContinue, OutcomeFailure, OutcomeDiscard:
-		case OutcomeSuccess:
+		case eap.OutcomeContinue, eap.OutcomeFailure, eap.OutcomeDiscard:
+		case eap.OutcomeSuccess:
 			if genuine == nil || len(answer) < len(genuine) || !bytes.Equal(answer[:len(genuine)], genuine) {
 				t.Fatalf("a forged answer authenticated: %x", answer)
 			}
@@ -60,7 +62,7 @@ func FuzzServerHandle(f *testing.F) {
 
 // fuzzConfig turns on what the defaults turn on: pseudonyms, fast
 // re-authentication and result indications.
-func fuzzConfig(c *ServerConfig) {
+func fuzzConfig(c *eap.ServerConfig) {
 	withPseudonyms(c)
 	withReauth(c)
 	c.ResultIndications = true

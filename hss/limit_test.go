@@ -1,4 +1,4 @@
-package hss
+package hss_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aaa-project/aaa/aka"
+	"github.com/aaa-project/aaa/hss"
+	"github.com/aaa-project/aaa/store/memory"
 )
 
 // A subscriber's SQN cannot be run up: past the burst, vectors come at the
@@ -16,15 +18,15 @@ import (
 func TestLocal_VectorRate(t *testing.T) {
 	clock := time.Unix(1_700_000_000, 0)
 	now := func() time.Time { return clock }
-	k, opc := mustKey(t, set1K), mustOPc(t, set1OPc)
-	store, err := NewMemoryStore([]Subscriber{
+	k, opc := hss.MustKey(t, hss.Set1K), hss.MustOPc(t, hss.Set1OPc)
+	store, err := memory.NewSubscriberStore([]hss.Subscriber{
 		{IMSI: "001010000000001", K: k, OPc: opc, AMF: 0x8000},
 		{IMSI: "001010000000002", K: k, OPc: opc, AMF: 0x8000},
-	}, testSealer)
+	}, hss.TestSealer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLocal(store, LocalConfig{Sealer: testSealer, INDBits: aka.DefaultINDBits, VectorRate: 2, VectorBurst: 5, Now: now})
+	l, err := hss.NewLocal(store, hss.LocalConfig{Sealer: hss.TestSealer, INDBits: aka.DefaultINDBits, VectorRate: 2, VectorBurst: 5, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +60,7 @@ func TestLocal_VectorRate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n := 0
-	for i := range l.limit.shards {
-		n += len(l.limit.shards[i].m)
-	}
-	if n > 2 {
+	if n := hss.LimiterEntries(l); n > 2 {
 		t.Fatalf("%d limiter entries, want only the 2 subscribers'", n)
 	}
 }
@@ -73,11 +71,11 @@ func TestLocal_VectorRate(t *testing.T) {
 func TestLocal_VectorRateClockBack(t *testing.T) {
 	clock := time.Unix(1_700_000_000, 0)
 	now := func() time.Time { return clock }
-	store, err := NewMemoryStore([]Subscriber{{IMSI: "001010000000001", K: mustKey(t, set1K), OPc: mustOPc(t, set1OPc), AMF: 0x8000}}, testSealer)
+	store, err := memory.NewSubscriberStore([]hss.Subscriber{{IMSI: "001010000000001", K: hss.MustKey(t, hss.Set1K), OPc: hss.MustOPc(t, hss.Set1OPc), AMF: 0x8000}}, hss.TestSealer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLocal(store, LocalConfig{Sealer: testSealer, INDBits: aka.DefaultINDBits, VectorRate: 1, VectorBurst: 2, Now: now})
+	l, err := hss.NewLocal(store, hss.LocalConfig{Sealer: hss.TestSealer, INDBits: aka.DefaultINDBits, VectorRate: 1, VectorBurst: 2, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

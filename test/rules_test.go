@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,17 +12,17 @@ import (
 
 const module = "github.com/aaa-project/aaa"
 
-// TestImportDirection keeps the dependency graph of DEVELOPERS.md:
-// milenage <- aka <- {eap, hss}; eap <- radius; all <- cmd. eap and hss never
-// import each other (eap declares VectorSource, hss implements it, cmd
-// wires them), eap never touches long-term keys (no milenage) nor the
-// network, and the pure packages do no I/O.
-func TestImportDirection(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	allowed := map[string][]string{ // module packages each may import
+// importRules is the dependency graph of DEVELOPERS.md: milenage <- aka <-
+// {eap, hss}; eap <- radius; all <- cmd. eap and hss never import each other
+// (eap declares VectorSource, hss implements it, cmd wires them), eap never
+// touches long-term keys (no milenage) nor the network, and the pure
+// packages do no I/O. The stores (store/...) implement the contracts eap and
+// hss declare: they import eap and hss, never the other way round.
+var importRules = struct {
+	allowed      map[string][]string // module packages each may import
+	forbiddenStd map[string][]string
+}{
+	allowed: map[string][]string{
 		"milenage": {},
 		"aka":      {"milenage"},
 		"eap":      {"aka"},
@@ -33,39 +34,90 @@ func TestImportDirection(t *testing.T) {
 		// suites import only what they test.
 		"eap/storetest":      {"eap"},
 		"hss/storetest":      {"aka", "hss"},
+		"store/memory":       {"aka", "eap", "hss"},
 		"store/redisstore":   {"aka", "eap", "hss"},
 		"internal/redistest": {},
-	}
-	forbiddenStd := map[string][]string{
-		"milenage": {"net", "os", "io/fs", "log"},
-		"aka":      {"net", "os", "io/fs", "log"},
-		"eap":      {"net", "os", "log"},
-	}
-	seen := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	},
+	forbiddenStd: map[string][]string{
+		"milenage":     {"net", "os", "io/fs", "log"},
+		"aka":          {"net", "os", "io/fs", "log"},
+		"eap":          {"net", "os", "log"},
+		"store/memory": {"net", "os", "io/fs", "log"},
+	},
+}
+
+// importViolations checks `go list -f '{{.ImportPath}}{{range .Imports}}
+// {{.}}{{end}}'` output against importRules. It returns what breaks them
+// and how many packages it checked.
+func importViolations(golist string) (violations []string, checked int) {
+	for _, line := range strings.Split(strings.TrimSpace(golist), "\n") {
 		fields := strings.Fields(line)
 		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], module), "/")
 		if strings.HasPrefix(pkg, "cmd/") || pkg == "test" {
 			continue
 		}
-		allow, ok := allowed[pkg]
+		allow, ok := importRules.allowed[pkg]
 		if !ok {
-			t.Errorf("package %s has no rule here: add it to TestImportDirection", pkg)
+			violations = append(violations, fmt.Sprintf("package %s has no rule here: add it to importRules", pkg))
 			continue
 		}
-		seen++
+		checked++
 		for _, imp := range fields[1:] {
 			if rest, ok := strings.CutPrefix(imp, module+"/"); ok {
-				if !slices.Contains(allow, rest) {
-					t.Errorf("%s imports %s", pkg, rest)
+				switch {
+				case strings.HasPrefix(rest, "store/") && !strings.HasPrefix(pkg, "store/"):
+					// Checked on its own so that no entry in allowed
+					// can let it through.
+					violations = append(violations, fmt.Sprintf("%s imports %s: only cmd/ and test/ pick a store; the packages that declare the contracts never import one", pkg, rest))
+				case !slices.Contains(allow, rest):
+					violations = append(violations, fmt.Sprintf("%s imports %s", pkg, rest))
 				}
-			} else if slices.Contains(forbiddenStd[pkg], imp) {
-				t.Errorf("%s imports %s", pkg, imp)
+			} else if slices.Contains(importRules.forbiddenStd[pkg], imp) {
+				violations = append(violations, fmt.Sprintf("%s imports %s", pkg, imp))
 			}
 		}
 	}
-	if seen < 5 {
-		t.Fatalf("checked %d packages: the rule matched nothing", seen)
+	return violations, checked
+}
+
+// TestImportDirection keeps the module to importRules.
+func TestImportDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	violations, checked := importViolations(string(out))
+	for _, v := range violations {
+		t.Error(v)
+	}
+	if checked < 5 {
+		t.Fatalf("checked %d packages: the rule matched nothing", checked)
+	}
+}
+
+// The rules refuse what they are there to refuse: eap or hss (or their
+// contract suites) importing a store, a store importing another, the memory
+// store doing I/O.
+func TestImportDirection_Refuses(t *testing.T) {
+	for _, line := range []string{
+		module + "/eap " + module + "/aka " + module + "/store/memory",
+		module + "/eap " + module + "/store/redisstore",
+		module + "/hss " + module + "/store/memory",
+		module + "/hss " + module + "/aka " + module + "/store/redisstore",
+		module + "/eap/storetest " + module + "/eap " + module + "/store/memory",
+		module + "/hss/storetest " + module + "/hss " + module + "/store/memory",
+		module + "/radius " + module + "/store/memory",
+		module + "/store/memory " + module + "/store/redisstore",
+		module + "/store/redisstore " + module + "/store/memory",
+		module + "/store/memory os",
+		module + "/store/nosuchstore " + module + "/eap",
+	} {
+		if v, _ := importViolations(line); len(v) != 1 {
+			t.Errorf("%q: %d violations %q, want 1", line, len(v), v)
+		}
+	}
+	if v, n := importViolations(module + "/store/memory " + module + "/aka " + module + "/eap " + module + "/hss sync"); len(v) != 0 || n != 1 {
+		t.Errorf("the memory store's own imports: %q (%d checked)", v, n)
 	}
 }
 

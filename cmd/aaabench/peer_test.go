@@ -11,6 +11,7 @@ import (
 	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/hss"
 	"github.com/aaa-project/aaa/milenage"
+	"github.com/aaa-project/aaa/store/memory"
 )
 
 const testRealm = "wlan.mnc001.mcc001.3gppnetwork.org"
@@ -32,12 +33,12 @@ func testSubscribers(n int) []hss.Subscriber {
 }
 
 // newTestEAPServer is aaad's EAP side in process: eap.Server over hss.Local
-// over an hss.MemoryStore holding subs, with aaad's defaults (pseudonyms,
-// fast re-authentication, result indications offered).
+// over a memory.SubscriberStore holding subs, with aaad's defaults
+// (pseudonyms, fast re-authentication, result indications offered).
 func newTestEAPServer(t testing.TB, subs []hss.Subscriber, methods ...eap.Type) *eap.Server {
 	t.Helper()
 	sealer := hss.NewEphemeralSealer()
-	st, err := hss.NewMemoryStore(subs, sealer)
+	st, err := memory.NewSubscriberStore(subs, sealer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func newTestEAPServer(t testing.TB, subs []hss.Subscriber, methods ...eap.Type) 
 		ResultIndications: true,
 		Pseudonyms:        eap.PseudonymPolicy{Enabled: true, Lifetime: time.Hour},
 		FastReauth:        eap.ReauthPolicy{Enabled: true, Lifetime: time.Hour, MaxAge: time.Hour, MaxCount: 16},
-	}, local, eap.NewMemoryStore(eap.MemoryStoreConfig{MaxConversations: 1000}))
+	}, local, memory.NewEAPStore(memory.EAPConfig{MaxConversations: 1000}))
 	if err != nil {
 		t.Fatal(err)
 	}

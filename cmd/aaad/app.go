@@ -22,6 +22,7 @@ import (
 	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/hss"
 	"github.com/aaa-project/aaa/radius"
+	"github.com/aaa-project/aaa/store/memory"
 	"github.com/aaa-project/aaa/store/redisstore"
 )
 
@@ -31,7 +32,7 @@ type app struct {
 	cfg    *Config
 	log    *zap.Logger
 	level  zap.AtomicLevel  // log.level, changed by a reload
-	convs  *eap.MemoryStore // the memory store; nil with Redis
+	convs  *memory.EAPStore // the memory store; nil with Redis
 	radius *radius.Server
 	// With store.backend redis: the client, the subscriber store, and
 	// what hss.subscribers holds, to import at start.
@@ -107,12 +108,12 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		}
 		a.subscribers = rs
 	default:
-		mem, err := hss.NewMemoryStore(subs, sealer)
+		mem, err := memory.NewSubscriberStore(subs, sealer)
 		if err != nil {
 			wipe(subs)
 			return nil, fmt.Errorf("hss.subscribers: %w", err)
 		}
-		a.convs = eap.NewMemoryStore(eap.MemoryStoreConfig{
+		a.convs = memory.NewEAPStore(memory.EAPConfig{
 			MaxConversations: cfg.EAP.MaxConversations,
 			MaxBytes:         int64(cfg.EAP.MaxConversationMiB) << 20,
 		})

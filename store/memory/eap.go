@@ -1,4 +1,10 @@
-package eap
+// Package memory keeps aaad's state in process memory (store.backend:
+// memory): EAPStore holds conversations, pseudonyms and re-authentication
+// contexts (eap.Store), SubscriberStore the subscribers and their SQNs
+// (hss.Store). Both suit a single node and lose their contents with the
+// process; state shared between nodes, or SQNs that outlive a restart,
+// need store/redisstore.
+package memory
 
 import (
 	"bytes"
@@ -8,19 +14,21 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/aaa-project/aaa/eap"
 )
 
 const memShards = 32 // spreads lock contention over cores; a power of two
 
-// MemoryStore is a Store in process memory: bounded in entries and in
+// EAPStore is an eap.Store in process memory: bounded in entries and in
 // bytes, with a share per peer, expiring entries on read and on Sweep. It
 // suits a single node; a store shared between nodes comes with the Redis
 // backend.
-type MemoryStore struct {
+type EAPStore struct {
 	max      int64
 	maxBytes int64
 	live     atomic.Int64
-	bytes    atomic.Int64 // what the live conversations hold (convSize)
+	bytes    atomic.Int64 // what the live conversations hold (ConversationSize)
 	now      func() time.Time
 	shards   [memShards]memShard
 
@@ -39,8 +47,8 @@ type MemoryStore struct {
 	maxRecords int
 	recMu      sync.Mutex
 	lastSweep  time.Time // of the records, when full
-	pseudonyms map[string]PseudonymRecord
-	reauths    map[string]*ReauthRecord
+	pseudonyms map[string]eap.PseudonymRecord
+	reauths    map[string]*eap.ReauthRecord
 	// The records in the order they were stored, which is the order they
 	// expire in (one lifetime for all): when a store full of live records
 	// must take a new subscriber's, the oldest goes. Entries of records
@@ -57,11 +65,11 @@ type MemoryStore struct {
 
 type memShard struct {
 	mu sync.Mutex
-	m  map[ConversationID]*Conversation
+	m  map[eap.ConversationID]*eap.Conversation
 }
 
-// MemoryStoreConfig bounds a MemoryStore.
-type MemoryStoreConfig struct {
+// EAPConfig bounds an EAPStore.
+type EAPConfig struct {
 	// MaxConversations and MaxBytes bound the live conversations, in
 	// number and in the bytes they hold (ConversationSize); 0 bytes is
 	// 4 KiB a conversation.
@@ -74,8 +82,8 @@ type MemoryStoreConfig struct {
 	Now func() time.Time
 }
 
-// NewMemoryStore returns a store bounded by cfg.
-func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
+// NewEAPStore returns a store bounded by cfg.
+func NewEAPStore(cfg EAPConfig) *EAPStore {
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -89,39 +97,39 @@ func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
 	if maxRecords <= 0 {
 		maxRecords = 10 * max
 	}
-	s := &MemoryStore{
+	s := &EAPStore{
 		max:         int64(max),
 		maxBytes:    maxBytes,
 		now:         now,
 		peers:       make(map[string]*atomic.Int64),
 		maxRecords:  maxRecords,
-		pseudonyms:  make(map[string]PseudonymRecord),
-		reauths:     make(map[string]*ReauthRecord),
+		pseudonyms:  make(map[string]eap.PseudonymRecord),
+		reauths:     make(map[string]*eap.ReauthRecord),
 		pseudonymOf: make(map[string]string),
 		reauthOf:    make(map[string]string),
 	}
 	for i := range s.shards {
-		s.shards[i].m = make(map[ConversationID]*Conversation)
+		s.shards[i].m = make(map[eap.ConversationID]*eap.Conversation)
 	}
 	return s
 }
 
-func (s *MemoryStore) shard(id ConversationID) *memShard {
+func (s *EAPStore) shard(id eap.ConversationID) *memShard {
 	return &s.shards[id[0]&(memShards-1)]
 }
 
-// Get implements ConversationStore.
-func (s *MemoryStore) Get(_ context.Context, id ConversationID, c *Conversation) error {
+// Get implements eap.ConversationStore.
+func (s *EAPStore) Get(_ context.Context, id eap.ConversationID, c *eap.Conversation) error {
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	p, ok := sh.m[id]
 	if !ok {
-		return ErrConversationNotFound
+		return eap.ErrConversationNotFound
 	}
 	if !s.now().Before(p.Expires) {
 		s.deleteLocked(sh, id, p)
-		return ErrConversationNotFound
+		return eap.ErrConversationNotFound
 	}
 	*c = *p
 	return nil
@@ -130,15 +138,15 @@ func (s *MemoryStore) Get(_ context.Context, id ConversationID, c *Conversation)
 // ConversationSize estimates the bytes a stored conversation holds: the
 // struct, what its slices and strings point to, and the map entry. The
 // peer name is not counted: it is shared with the configuration.
-func ConversationSize(c *Conversation) int64 {
-	const entry = int64(unsafe.Sizeof(Conversation{})) + 64 // + map slot and pointer
+func ConversationSize(c *eap.Conversation) int64 {
+	const entry = int64(unsafe.Sizeof(eap.Conversation{})) + 64 // + map slot and pointer
 	return entry + int64(len(c.Identity)+len(c.IMSI)+len(c.IDHash)+len(c.NextPseudonym)+len(c.NextReauthID)+len(c.Reply))
 }
 
-// Put implements ConversationStore.
-func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
+// Put implements eap.ConversationStore.
+func (s *EAPStore) Put(_ context.Context, c *eap.Conversation) error {
 	err := s.put(c)
-	if (errors.Is(err, ErrStoreFull) || errors.Is(err, ErrPeerFull)) && s.sweepIfDue() {
+	if (errors.Is(err, eap.ErrStoreFull) || errors.Is(err, eap.ErrPeerFull)) && s.sweepIfDue() {
 		// Expired conversations still held count against the bounds
 		// until a sweep; one that found no room makes one (at most
 		// once a second) and tries again.
@@ -151,7 +159,7 @@ func (s *MemoryStore) Put(_ context.Context, c *Conversation) error {
 // second ago: under a flood that keeps a share full, a sweep per packet
 // would cost a scan of every conversation each. It reports whether it
 // swept.
-func (s *MemoryStore) sweepIfDue() bool {
+func (s *EAPStore) sweepIfDue() bool {
 	now := s.now()
 	last := s.lastFullSweep.Load()
 	if now.UnixNano()-last < int64(time.Second) || !s.lastFullSweep.CompareAndSwap(last, now.UnixNano()) {
@@ -161,18 +169,18 @@ func (s *MemoryStore) sweepIfDue() bool {
 	return true
 }
 
-func (s *MemoryStore) put(c *Conversation) error {
+func (s *EAPStore) put(c *eap.Conversation) error {
 	sh := s.shard(c.ID)
 	size := ConversationSize(c)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if p, ok := sh.m[c.ID]; ok {
 		if c.Version == 0 || p.Version != c.Version {
-			return ErrConversationConflict
+			return eap.ErrConversationConflict
 		}
 		if grow := size - ConversationSize(p); grow > 0 && s.bytes.Add(grow) > s.maxBytes {
 			s.bytes.Add(-grow)
-			return ErrStoreFull
+			return eap.ErrStoreFull
 		} else if grow <= 0 {
 			s.bytes.Add(grow)
 		}
@@ -183,7 +191,7 @@ func (s *MemoryStore) put(c *Conversation) error {
 		return nil
 	}
 	if c.Version != 0 {
-		return ErrConversationConflict // ended or expired meanwhile: no resurrection
+		return eap.ErrConversationConflict // ended or expired meanwhile: no resurrection
 	}
 	// The peer's share first: a peer that floods is refused before it
 	// takes any of the room the others share.
@@ -192,7 +200,7 @@ func (s *MemoryStore) put(c *Conversation) error {
 		peer = s.peerCount(c.Peer)
 		if peer.Add(1) > int64(c.PeerShare) {
 			peer.Add(-1)
-			return ErrPeerFull
+			return eap.ErrPeerFull
 		}
 	}
 	// Reserve a place, so that puts in other shards cannot all pass the
@@ -205,13 +213,13 @@ func (s *MemoryStore) put(c *Conversation) error {
 		if peer != nil {
 			peer.Add(-1)
 		}
-		return ErrStoreFull
+		return eap.ErrStoreFull
 	}
 	if peer == nil {
 		s.peerCount(c.Peer).Add(1)
 	}
 	c.Version = 1
-	p := new(Conversation)
+	p := new(eap.Conversation)
 	*p = *c
 	p.Reply = bytes.Clone(c.Reply)
 	p.Cached = false
@@ -220,7 +228,7 @@ func (s *MemoryStore) put(c *Conversation) error {
 }
 
 // peerCount is the counter of a peer's live conversations.
-func (s *MemoryStore) peerCount(name string) *atomic.Int64 {
+func (s *EAPStore) peerCount(name string) *atomic.Int64 {
 	s.peerMu.RLock()
 	n, ok := s.peers[name]
 	s.peerMu.RUnlock()
@@ -238,7 +246,7 @@ func (s *MemoryStore) peerCount(name string) *atomic.Int64 {
 
 // PeerLen is the number of conversations peer holds (expired ones not yet
 // swept included).
-func (s *MemoryStore) PeerLen(peer string) int {
+func (s *EAPStore) PeerLen(peer string) int {
 	s.peerMu.RLock()
 	defer s.peerMu.RUnlock()
 	if n, ok := s.peers[peer]; ok {
@@ -248,17 +256,17 @@ func (s *MemoryStore) PeerLen(peer string) int {
 }
 
 // Bytes is what the conversations held take, as ConversationSize counts.
-func (s *MemoryStore) Bytes() int64 { return s.bytes.Load() }
+func (s *EAPStore) Bytes() int64 { return s.bytes.Load() }
 
-// GetFresh implements ConversationStore: this store has no other copy.
-func (s *MemoryStore) GetFresh(ctx context.Context, id ConversationID, c *Conversation) error {
+// GetFresh implements eap.ConversationStore: this store has no other copy.
+func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.Conversation) error {
 	return s.Get(ctx, id, c)
 }
 
-// Finish implements ConversationStore. One process needs no finished
+// Finish implements eap.ConversationStore. One process needs no finished
 // conversations (the transport's duplicate cache answers retransmissions):
 // it forgets c at once.
-func (s *MemoryStore) Finish(ctx context.Context, c *Conversation, h *Handouts) error {
+func (s *EAPStore) Finish(ctx context.Context, c *eap.Conversation, h *eap.Handouts) error {
 	err := s.end(c.ID, c.Version)
 	if h != nil {
 		var failed bool
@@ -269,13 +277,13 @@ func (s *MemoryStore) Finish(ctx context.Context, c *Conversation, h *Handouts) 
 			failed = s.PutReauth(ctx, h.ReauthID, h.Reauth) != nil || failed
 		}
 		if failed && err == nil {
-			err = ErrRecordsNotStored
+			err = eap.ErrRecordsNotStored
 		}
 	}
 	return err
 }
 
-func (s *MemoryStore) end(id ConversationID, version uint32) error {
+func (s *EAPStore) end(id eap.ConversationID, version uint32) error {
 	if version == 0 {
 		return nil
 	}
@@ -284,10 +292,10 @@ func (s *MemoryStore) end(id ConversationID, version uint32) error {
 	defer sh.mu.Unlock()
 	p, ok := sh.m[id]
 	if !ok {
-		return ErrConversationNotFound
+		return eap.ErrConversationNotFound
 	}
 	if p.Version != version {
-		return ErrConversationConflict
+		return eap.ErrConversationConflict
 	}
 	s.deleteLocked(sh, id, p)
 	return nil
@@ -295,11 +303,11 @@ func (s *MemoryStore) end(id ConversationID, version uint32) error {
 
 // Len is the number of conversations held, expired ones not yet swept
 // included.
-func (s *MemoryStore) Len() int { return int(s.live.Load()) }
+func (s *EAPStore) Len() int { return int(s.live.Load()) }
 
 // Sweep drops every expired conversation and record. Run it periodically
 // (Run does).
-func (s *MemoryStore) Sweep() {
+func (s *EAPStore) Sweep() {
 	now := s.now()
 	s.sweepConversations(now)
 	s.recMu.Lock()
@@ -307,7 +315,7 @@ func (s *MemoryStore) Sweep() {
 	s.recMu.Unlock()
 }
 
-func (s *MemoryStore) sweepConversations(now time.Time) {
+func (s *EAPStore) sweepConversations(now time.Time) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
@@ -316,7 +324,7 @@ func (s *MemoryStore) sweepConversations(now time.Time) {
 	}
 }
 
-func (s *MemoryStore) sweepRecordsLocked(now time.Time) {
+func (s *EAPStore) sweepRecordsLocked(now time.Time) {
 	for k, r := range s.pseudonyms {
 		if !now.Before(r.Expires) {
 			s.deletePseudonymLocked(k, r.IMSI)
@@ -329,14 +337,14 @@ func (s *MemoryStore) sweepRecordsLocked(now time.Time) {
 	}
 }
 
-func (s *MemoryStore) deletePseudonymLocked(name, imsi string) {
+func (s *EAPStore) deletePseudonymLocked(name, imsi string) {
 	delete(s.pseudonyms, name)
 	if s.pseudonymOf[imsi] == name {
 		delete(s.pseudonymOf, imsi)
 	}
 }
 
-func (s *MemoryStore) deleteReauthLocked(id string, r *ReauthRecord) {
+func (s *EAPStore) deleteReauthLocked(id string, r *eap.ReauthRecord) {
 	if s.reauthOf[r.IMSI] == id {
 		delete(s.reauthOf, r.IMSI)
 	}
@@ -347,7 +355,7 @@ func (s *MemoryStore) deleteReauthLocked(id string, r *ReauthRecord) {
 // sweepRecordsWhenFullLocked sweeps the records at most once a second: when
 // the store is full of live records, a sweep on every put would cost a scan
 // of all of them per authentication.
-func (s *MemoryStore) sweepRecordsWhenFullLocked() {
+func (s *EAPStore) sweepRecordsWhenFullLocked() {
 	now := s.now()
 	if now.Sub(s.lastSweep) < time.Second {
 		return
@@ -356,10 +364,10 @@ func (s *MemoryStore) sweepRecordsWhenFullLocked() {
 	s.sweepRecordsLocked(now)
 }
 
-// PutPseudonym implements Store. Replacing the subscriber's own pseudonym
+// PutPseudonym implements eap.Store. Replacing the subscriber's own pseudonym
 // always works; a new subscriber's, when the store is full of live ones,
 // pushes out the oldest.
-func (s *MemoryStore) PutPseudonym(_ context.Context, pseudonym string, rec PseudonymRecord) error {
+func (s *EAPStore) PutPseudonym(_ context.Context, pseudonym string, rec eap.PseudonymRecord) error {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	old, replaces := s.pseudonymOf[rec.IMSI]
@@ -371,7 +379,7 @@ func (s *MemoryStore) PutPseudonym(_ context.Context, pseudonym string, rec Pseu
 		for len(s.pseudonyms) >= s.maxRecords {
 			name, ok := s.pseudonymOrder.pop()
 			if !ok {
-				return ErrStoreFull
+				return eap.ErrStoreFull
 			}
 			if r, live := s.pseudonyms[name]; live {
 				s.deletePseudonymLocked(name, r.IMSI)
@@ -384,25 +392,25 @@ func (s *MemoryStore) PutPseudonym(_ context.Context, pseudonym string, rec Pseu
 	return nil
 }
 
-// GetPseudonym implements Store.
-func (s *MemoryStore) GetPseudonym(_ context.Context, pseudonym string) (PseudonymRecord, error) {
+// GetPseudonym implements eap.Store.
+func (s *EAPStore) GetPseudonym(_ context.Context, pseudonym string) (eap.PseudonymRecord, error) {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	r, ok := s.pseudonyms[pseudonym]
 	if !ok {
-		return PseudonymRecord{}, ErrRecordNotFound
+		return eap.PseudonymRecord{}, eap.ErrRecordNotFound
 	}
 	if !s.now().Before(r.Expires) {
 		s.deletePseudonymLocked(pseudonym, r.IMSI)
-		return PseudonymRecord{}, ErrRecordNotFound
+		return eap.PseudonymRecord{}, eap.ErrRecordNotFound
 	}
 	return r, nil
 }
 
-// PutReauth implements Store. Replacing the subscriber's own context
+// PutReauth implements eap.Store. Replacing the subscriber's own context
 // always works; a new subscriber's, when the store is full of live ones,
 // pushes out the oldest.
-func (s *MemoryStore) PutReauth(_ context.Context, id string, rec *ReauthRecord) error {
+func (s *EAPStore) PutReauth(_ context.Context, id string, rec *eap.ReauthRecord) error {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	if old, ok := s.reauthOf[rec.IMSI]; ok {
@@ -418,14 +426,14 @@ func (s *MemoryStore) PutReauth(_ context.Context, id string, rec *ReauthRecord)
 		for len(s.reauths) >= s.maxRecords {
 			name, ok := s.reauthOrder.pop()
 			if !ok {
-				return ErrStoreFull
+				return eap.ErrStoreFull
 			}
 			if r, live := s.reauths[name]; live {
 				s.deleteReauthLocked(name, r)
 			}
 		}
 	}
-	r := new(ReauthRecord)
+	r := new(eap.ReauthRecord)
 	*r = *rec
 	s.reauths[id] = r
 	s.reauthOf[rec.IMSI] = id
@@ -433,13 +441,13 @@ func (s *MemoryStore) PutReauth(_ context.Context, id string, rec *ReauthRecord)
 	return nil
 }
 
-// TakeReauth implements Store.
-func (s *MemoryStore) TakeReauth(_ context.Context, id string, rec *ReauthRecord) error {
+// TakeReauth implements eap.Store.
+func (s *EAPStore) TakeReauth(_ context.Context, id string, rec *eap.ReauthRecord) error {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	r, ok := s.reauths[id]
 	if !ok {
-		return ErrRecordNotFound
+		return eap.ErrRecordNotFound
 	}
 	live := s.now().Before(r.Expires)
 	if live {
@@ -447,21 +455,21 @@ func (s *MemoryStore) TakeReauth(_ context.Context, id string, rec *ReauthRecord
 	}
 	s.deleteReauthLocked(id, r)
 	if !live {
-		return ErrRecordNotFound
+		return eap.ErrRecordNotFound
 	}
 	return nil
 }
 
 // Records returns how many pseudonyms and re-authentication contexts are
 // held (expired ones not yet swept included).
-func (s *MemoryStore) Records() (pseudonyms, reauths int) {
+func (s *EAPStore) Records() (pseudonyms, reauths int) {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	return len(s.pseudonyms), len(s.reauths)
 }
 
 // Run sweeps every interval until ctx ends.
-func (s *MemoryStore) Run(ctx context.Context, interval time.Duration) {
+func (s *EAPStore) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -474,7 +482,7 @@ func (s *MemoryStore) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-func (s *MemoryStore) sweepLocked(sh *memShard, now time.Time) {
+func (s *EAPStore) sweepLocked(sh *memShard, now time.Time) {
 	for id, p := range sh.m {
 		if !now.Before(p.Expires) {
 			s.deleteLocked(sh, id, p)
@@ -482,7 +490,7 @@ func (s *MemoryStore) sweepLocked(sh *memShard, now time.Time) {
 	}
 }
 
-func (s *MemoryStore) deleteLocked(sh *memShard, id ConversationID, p *Conversation) {
+func (s *EAPStore) deleteLocked(sh *memShard, id eap.ConversationID, p *eap.Conversation) {
 	s.bytes.Add(-ConversationSize(p))
 	s.peerCount(p.Peer).Add(-1)
 	p.Clear() // the stored copy holds keys and XRES too
