@@ -67,6 +67,9 @@ type Conversation struct {
 	// when it opened it, which the store enforces on a new conversation.
 	Peer      string
 	PeerShare int
+	// Opened is when the conversation was opened: a store shared between
+	// nodes counts a peer's share by when its conversations opened.
+	Opened time.Time
 	// Version is the stored version this copy was read at (0: never
 	// stored). Put and Finish succeed only while it is current, so two
 	// packets working on copies of one conversation cannot both act.

@@ -489,6 +489,7 @@ func (s *Server) start(ctx context.Context, from Peer, pkt Packet, msg, buf []by
 		Identity:  s.keptIdentity(trimNUL(pkt.Data)),
 		Peer:      from.Name,
 		PeerShare: from.MaxConversations,
+		Opened:    s.now(),
 		ReplyTo:   replyDigest(msg),
 	}
 	defer c.wipe()

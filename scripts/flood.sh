@@ -26,6 +26,9 @@
 #   LAB_RATE [50]  LAB_CONCURRENCY [256]  METHOD [aka-prime|aka]
 #   SUBSCRIBERS [10000] for each client (the flood's halfopen identities are
 #     not the lab's: the flood cannot burn the lab's SQNs or vector budget)
+#   STORE [memory|redis] redis: a fresh redis-server for each mode (loopback,
+#     no persistence, maxmemory REDIS_MAXMEMORY [256mb], noeviction); its
+#     memory peak is reported with aaad's RSS.
 #   RADIUS_EXTRA, EAP_EXTRA: YAML lines added under radius: and eap: (each
 #     line indented by the script), e.g. EAP_EXTRA="max_conversations: 2000"
 #   SERVER_PROCS [unset] GOMAXPROCS for aaad
@@ -48,6 +51,8 @@ SUBSCRIBERS=${SUBSCRIBERS:-10000}
 RADIUS_EXTRA=${RADIUS_EXTRA:-}
 EAP_EXTRA=${EAP_EXTRA:-}
 SERVER_PROCS=${SERVER_PROCS:-}
+STORE=${STORE:-memory}
+REDIS_MAXMEMORY=${REDIS_MAXMEMORY:-256mb}
 FLOOD_SECRET=flood-$RANDOM$RANDOM$RANDOM
 LAB_SECRET=lab-$RANDOM$RANDOM$RANDOM
 
@@ -60,6 +65,7 @@ for m in $MODES; do
 	case $m in anonymous | halfopen | ports | fat) ;; *) die "MODES: $m: want anonymous, halfopen, ports or fat" ;; esac
 done
 case $METHOD in aka-prime | aka) ;; *) die "METHOD=$METHOD: want aka-prime or aka" ;; esac
+case $STORE in memory | redis) ;; *) die "STORE=$STORE: want memory or redis" ;; esac
 [[ $SUBSCRIBERS =~ ^[1-9][0-9]*$ ]] || die "SUBSCRIBERS=$SUBSCRIBERS: want a positive integer"
 [[ $LAB_RATE =~ ^[0-9]+(\.[0-9]+)?$ && $LAB_RATE != 0 ]] || die "LAB_RATE=$LAB_RATE: want a positive number"
 command -v python3 >/dev/null || die "python3 is needed to read the JSON summaries and counters"
@@ -68,7 +74,16 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aaa-flood.XXXXXX")
 aaad_pid=
 drain_pid=
+redis_pid=
+redis_port=
 bg_pids=()
+stop_redis() {
+	if [[ -n $redis_pid ]]; then
+		kill -TERM "$redis_pid" 2>/dev/null || true
+		wait "$redis_pid" 2>/dev/null || true
+	fi
+	redis_pid=
+}
 stop_aaad() {
 	if [[ -n $aaad_pid ]] && kill -0 "$aaad_pid" 2>/dev/null; then
 		kill -TERM "$aaad_pid" 2>/dev/null || true
@@ -86,6 +101,7 @@ cleanup() {
 		wait "$p" 2>/dev/null || true
 	done
 	stop_aaad
+	stop_redis
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -96,7 +112,7 @@ echo "machine:  $(nproc) CPUs, $(awk -F': *' '/^model name/ {print $2; exit}' /p
 echo "go:       $("$GO" env GOVERSION)"
 flood_speed="full speed"
 [[ $FLOOD_RATE != 0 ]] && flood_speed="$FLOOD_RATE/s"
-echo "modes:    $MODES; $DURATION each, on a fresh aaad"
+echo "modes:    $MODES; $DURATION each, on a fresh aaad; store $STORE"
 echo "clients:  flood from 127.0.0.2 at $flood_speed; lab from 127.0.0.1 at $LAB_RATE/s ($METHOD, --retransmit-final)"
 [[ -n $RADIUS_EXTRA || -n $EAP_EXTRA ]] && echo "extra:    radius: ${RADIUS_EXTRA:-none}; eap: ${EAP_EXTRA:-none}"
 echo
@@ -128,12 +144,40 @@ $(indent "$EAP_EXTRA")
 hss:
   backend: local
   subscribers: $tmp/subscribers.csv
-store:
-  backend: memory
 admin:
   listen: 127.0.0.1:0
 EOF
+if [[ $STORE == redis ]]; then
+	command -v redis-server >/dev/null || die "redis-server not found: scripts/install-test-deps.sh installs it"
+	redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+	printf '1 %s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$tmp/kek"
+	chmod 600 "$tmp/kek"
+	cat >>"$tmp/aaad.yaml" <<EOF
+store:
+  backend: redis
+  redis: {addrs: ["127.0.0.1:$redis_port"]}
+EOF
+	sed -i "s|^  subscribers: $tmp/subscribers.csv|&\n  key_file: $tmp/kek|" "$tmp/aaad.yaml"
+else
+	echo "store: {backend: memory}" >>"$tmp/aaad.yaml"
+fi
+redis_cli() { redis-cli -p "$redis_port" "$@"; }
+# start_redis starts a fresh, empty redis-server for a mode.
+start_redis() {
+	stop_redis
+	rm -rf "$tmp/redis" && mkdir "$tmp/redis"
+	redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp/redis" --save "" --appendonly no \
+		--maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy noeviction --logfile "$tmp/redis/log" &
+	redis_pid=$!
+	for _ in $(seq 200); do
+		redis_cli ping >/dev/null 2>&1 && return
+		read -r -t 0.05 <> <(:) || true # no readiness line on stdout: poll
+	done
+	die "redis-server did not start"
+}
+redis_peak() { redis_cli info memory | tr -d '\r' | awk -F: '$1 == "used_memory_peak_human" {print $2}'; }
 "$tmp/aaad" --check-config --config "$tmp/aaad.yaml" >"$tmp/check.out" 2>&1 || {
+	cat "$tmp/aaad.yaml" >&2
 	cat "$tmp/check.out" >&2
 	die "aaad refused the configuration"
 }
@@ -142,6 +186,7 @@ addr=
 admin=
 # start_aaad starts a fresh aaad and sets addr and admin from its log.
 start_aaad() {
+	[[ $STORE == redis ]] && start_redis
 	addr= admin=
 	: >"$tmp/aaad.log"
 	rm -f "$tmp/aaad.stderr"
@@ -234,7 +279,7 @@ for mode in $MODES; do
 	fi
 	[[ $lab_status -eq 1 ]] && status=1
 
-	RSS_START=$rss_start RSS_MAX=$rss_max KERNEL_DROPS=$((drops1 - drops0)) python3 - "$tmp/flood.json" "$tmp/lab.json" "$tmp/counters0.json" "$tmp/counters1.json" <<'EOF'
+	REDIS_PEAK=$([[ $STORE == redis ]] && redis_peak) RSS_START=$rss_start RSS_MAX=$rss_max KERNEL_DROPS=$((drops1 - drops0)) python3 - "$tmp/flood.json" "$tmp/lab.json" "$tmp/counters0.json" "$tmp/counters1.json" <<'EOF'
 import json, os, sys
 
 flood, lab, c0, c1 = (json.load(open(p)) for p in sys.argv[1:5])
@@ -260,6 +305,8 @@ print(f"                   retransmitted final requests {lab['retransmit_checks'
       + ("all answered with the same Accept" if rt_bad == 0 else
          f"{fails.get('retransmit_answer_differs', 0)} answered differently, {fails.get('retransmit_unanswered', 0)} unanswered"))
 print(f"aaad RSS           {int(os.environ['RSS_START']) / 1024:.1f} MiB at start, max {int(os.environ['RSS_MAX']) / 1024:.1f} MiB")
+if os.environ.get("REDIS_PEAK"):
+    print(f"redis memory peak  {os.environ['REDIS_PEAK']}")
 delta = {k: v - c0.get(k, 0) for k, v in c1.items() if v - c0.get(k, 0) != 0}
 keys = sorted(delta, key=lambda k: (not k in ("requests", "access_challenge", "access_accept", "access_reject"), k))
 print("aaad counters      " + (", ".join(f"{k} {delta[k]}" for k in keys) if keys else "(none moved)"))

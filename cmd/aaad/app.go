@@ -99,7 +99,12 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		store, eapStore = rs, redisstore.NewEAPStore(a.rdb, redisstore.EAPConfig{Prefix: cfg.Store.Redis.Prefix, Sealer: stateSealer})
+		store, eapStore = rs, redisstore.NewEAPStore(a.rdb, redisstore.EAPConfig{
+			Prefix: cfg.Store.Redis.Prefix,
+			Sealer: stateSealer,
+			// A conversation lives a timeout past its last request.
+			ShareWindow: max(cfg.EAP.ConversationTimeout, time.Minute),
+		})
 		// Sealed now, written to Redis when aaad starts (not by
 		// --check-config).
 		for i := range subs {

@@ -42,6 +42,10 @@ type Options struct {
 	// Bounds: the store enforces MaxConversations (ErrStoreFull) and a
 	// peer's share (ErrPeerFull).
 	Bounds bool
+	// PeerShares: the store enforces a peer's share (ErrPeerFull), and
+	// a conversation that finished gives its room back (a store shared
+	// between nodes, whose bound as a whole is its backend's memory).
+	PeerShares bool
 	// KeepsFinished: the store keeps a finished conversation readable
 	// until its expiry (a store shared between nodes must).
 	KeepsFinished bool
@@ -63,6 +67,9 @@ func Run(t *testing.T, open Open, opt Options) {
 	t.Run("ReauthOnePerSubscriber", func(t *testing.T) { testReauthOnePerSubscriber(t, open, opt) })
 	if opt.Bounds {
 		t.Run("Bounds", func(t *testing.T) { testBounds(t, open) })
+	}
+	if opt.Bounds || opt.PeerShares {
+		t.Run("PeerShares", func(t *testing.T) { testPeerShares(t, open, opt) })
 	}
 }
 
@@ -174,6 +181,7 @@ func fullConversation(now time.Time) eap.Conversation {
 		ID:             newID(),
 		Peer:           "ap-7",
 		PeerShare:      1234,
+		Opened:         now.Add(-3 * time.Second).Truncate(time.Millisecond),
 		State:          eap.StateSuccessNotification,
 		Method:         eap.TypeAKAPrime,
 		LastID:         201,
@@ -240,7 +248,11 @@ func testRoundTrip(t *testing.T, open Open) {
 	if !got.Expires.Equal(want.Expires) || !got.FullAuthAt.Equal(want.FullAuthAt) {
 		t.Fatalf("times: expires %v full auth %v, want %v %v", got.Expires, got.FullAuthAt, want.Expires, want.FullAuthAt)
 	}
+	if !got.Opened.Equal(want.Opened) {
+		t.Fatalf("opened %v, want %v", got.Opened, want.Opened)
+	}
 	got.Expires, want.Expires, got.FullAuthAt, want.FullAuthAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	got.Opened, want.Opened = time.Time{}, time.Time{}
 	g, w := fieldsOf(&got), fieldsOf(&want)
 	for name, v := range w {
 		if g[name] != v {
@@ -522,6 +534,53 @@ func testReauthOnePerSubscriber(t *testing.T, open Open, opt Options) {
 	}
 	if err := s.TakeReauth(ctx, "rb"+imsi, &r); err != nil {
 		t.Fatalf("the new context: %v", err)
+	}
+}
+
+// A peer past its share is refused, the others are not; a conversation
+// that finished, or expired, gives its room back.
+func testPeerShares(t *testing.T, open Open, opt Options) {
+	ctx := context.Background()
+	clk := newClock()
+	s := open(t, Config{Now: clk.now})
+	open1 := func(peer string) (eap.Conversation, error) {
+		c := eap.Conversation{ID: newID(), Peer: peer, PeerShare: 3, Opened: clk.now(), Expires: clk.now().Add(time.Minute)}
+		err := s.Put(ctx, &c)
+		return c, err
+	}
+	var first eap.Conversation
+	for i := range 3 {
+		c, err := open1("a")
+		if err != nil {
+			t.Fatalf("peer a, %d: %v", i, err)
+		}
+		if i == 0 {
+			first = c
+		}
+	}
+	if _, err := open1("a"); !errors.Is(err, eap.ErrPeerFull) {
+		t.Fatalf("past peer a's share: %v, want ErrPeerFull", err)
+	}
+	if _, err := open1("b"); err != nil {
+		t.Fatalf("peer b while a is full: %v", err)
+	}
+	done := first
+	done.State, done.Reply = eap.StateDone, []byte{3, 1, 0, 4}
+	done.Expires = clk.now().Add(10 * time.Second)
+	if err := s.Finish(ctx, &done, nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s, opt)
+	if _, err := open1("a"); err != nil {
+		t.Fatalf("after one of a's conversations finished: %v", err)
+	}
+	if _, err := open1("a"); !errors.Is(err, eap.ErrPeerFull) {
+		t.Fatalf("past peer a's share again: %v, want ErrPeerFull", err)
+	}
+	// Expired conversations give their room back.
+	clk.advance(3 * time.Minute)
+	if _, err := open1("a"); err != nil {
+		t.Fatalf("after expiry: %v", err)
 	}
 }
 

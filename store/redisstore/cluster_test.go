@@ -51,7 +51,7 @@ func TestCluster(t *testing.T) {
 	t.Run("EAPStoreContract", func(t *testing.T) {
 		eapstoretest.Run(t, func(t *testing.T, cfg eapstoretest.Config) eap.Store {
 			return NewEAPStore(rdb, EAPConfig{Now: cfg.Now})
-		}, eapstoretest.Options{KeepsFinished: true, Settle: func(t *testing.T, s eap.Store) {
+		}, eapstoretest.Options{KeepsFinished: true, PeerShares: true, Settle: func(t *testing.T, s eap.Store) {
 			// As TestEAPStore_Contract: replaced records go with the
 			// next pipeline, or Flush.
 			if err := s.(*EAPStore).Flush(context.Background()); err != nil {

@@ -14,7 +14,7 @@ import (
 // against what is left: a corrupt value is an error, never a panic.
 
 const (
-	convFormat   = 2 // 2: Reply and ReplyTo
+	convFormat   = 3 // 2: Reply and ReplyTo; 3: Opened
 	reauthFormat = 1
 )
 
@@ -98,6 +98,7 @@ func encodeConversation(dst []byte, c *eap.Conversation) []byte {
 	w.u8(convFormat)
 	w.str(c.Peer)
 	w.u32(uint32(c.PeerShare))
+	w.time(c.Opened)
 	w.u8(uint8(c.State))
 	w.u8(uint8(c.Method))
 	w.u8(c.LastID)
@@ -141,6 +142,7 @@ func decodeConversation(b []byte, c *eap.Conversation) error {
 	}
 	c.Peer = r.str()
 	c.PeerShare = int(r.u32())
+	c.Opened = r.time()
 	c.State = eap.State(r.u8())
 	c.Method = eap.Type(r.u8())
 	c.LastID = r.u8()

@@ -26,6 +26,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,11 @@ type EAPConfig struct {
 	// client's own timeouts do: NewClient's bound every operation); a
 	// request's own context may end its wait sooner.
 	Timeout time.Duration
+	// ShareWindow is how a peer's conversations are counted for its share
+	// (Conversation.PeerShare): by the window they opened in, this one
+	// and the one before, so it must be at least how long a conversation
+	// lives (eap.conversation_timeout; 1 minute when zero).
+	ShareWindow time.Duration
 	// Sealer seals the session keys conversations and re-authentication
 	// contexts hold. Nodes that share a Redis need the same keys (aaad
 	// derives them from hss.key_file); nil is a random key of this
@@ -71,11 +77,15 @@ type EAPStore struct {
 	names  *pseudonymCache // the pseudonyms this node handed out
 	pipe   *autoPipe
 	sealer *StateSealer
+	window int64 // ShareWindow in ms
 
-	// Records replaced by a subscriber's newer one, deleted with the
-	// next pipeline this store sends (Finish), or by Flush.
+	// Records replaced by a subscriber's newer one, deleted, and peers'
+	// counts of finished conversations, decremented, with the next
+	// pipeline this store sends (Put of a new conversation, Finish), or
+	// by Flush.
 	staleMu sync.Mutex
 	stale   []string
+	decrs   []string
 }
 
 var _ eap.Store = (*EAPStore)(nil)
@@ -95,6 +105,10 @@ func NewEAPStore(rdb redis.UniversalClient, cfg EAPConfig) *EAPStore {
 	}
 	if s.slack <= 0 {
 		s.slack = time.Minute
+	}
+	s.window = cfg.ShareWindow.Milliseconds()
+	if s.window <= 0 {
+		s.window = time.Minute.Milliseconds()
 	}
 	s.sealer = cfg.Sealer
 	if s.sealer == nil {
@@ -119,7 +133,22 @@ func (s *EAPStore) convKey(id eap.ConversationID) string {
 	return s.prefix + "c:{" + string(b[:]) + "}"
 }
 func (s *EAPStore) pseudonymKey(name string) string { return s.prefix + "p:{" + name + "}" }
-func (s *EAPStore) reauthKey(name string) string    { return s.prefix + "r:{" + name + "}" }
+
+// shareKey counts the conversations peer opened in window w (Unix ms /
+// window), less those that finished.
+func (s *EAPStore) shareKey(peer string, w int64) string {
+	return s.prefix + "n:{" + peer + "}:" + strconv.FormatInt(w, 10)
+}
+
+// shareWindow is the window c opened in.
+func (s *EAPStore) shareWindow(c *eap.Conversation) int64 {
+	t := c.Opened
+	if t.IsZero() {
+		t = s.now()
+	}
+	return t.UnixMilli() / s.window
+}
+func (s *EAPStore) reauthKey(name string) string { return s.prefix + "r:{" + name + "}" }
 
 // subscriberKey is a key of the subscriber's own slot, shared with its
 // record: what points at its pseudonym (kind "p") or re-auth context ("r").
@@ -240,15 +269,7 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 	var v int64
 	var err error
 	if c.Version == 0 {
-		val := s.convValue(c, key, 1, false)
-		cmd := redis.NewStatusCmd(ctx, "set", key, val, "nx", "px", ttl)
-		if err = s.pipe.do(ctx, cmd); err == nil {
-			err = cmd.Err()
-		}
-		v = 1
-		if errors.Is(err, redis.Nil) {
-			v, err = -1, nil // the ID is taken
-		}
+		v, err = s.create(ctx, c, key, ttl)
 	} else {
 		val := s.convValue(c, key, 0, false)
 		v, err = s.pipe.runScript(ctx, putConversation, []string{key},
@@ -257,6 +278,9 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 	if err != nil || v < 0 {
 		// Whatever this node had is no longer worth reading back.
 		s.cache.drop(c.ID)
+		if errors.Is(err, eap.ErrPeerFull) {
+			return err
+		}
 		if err != nil {
 			return backendErr("put conversation", err)
 		}
@@ -265,6 +289,77 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 	c.Version = uint32(v)
 	s.cache.put(c)
 	return nil
+}
+
+// create stores a new conversation (SET NX), counting it against its
+// peer's share in the same pipeline. Past the share it takes it back
+// (a second round trip, for the refused only) and returns ErrPeerFull:
+// a peer that floods holds its share of Redis, not all of it.
+func (s *EAPStore) create(ctx context.Context, c *eap.Conversation, key string, ttl int64) (int64, error) {
+	val := s.convValue(c, key, 1, false)
+	set := redis.NewStatusCmd(ctx, "set", key, val, "nx", "px", ttl)
+	if c.PeerShare <= 0 {
+		if err := s.pipe.do(ctx, set); err != nil {
+			return 0, err
+		}
+		return created(set)
+	}
+	w := s.shareWindow(c)
+	cur := s.shareKey(c.Peer, w)
+	cmds := s.pendingCmds(ctx, make([]redis.Cmder, 0, 8))
+	count := redis.NewIntCmd(ctx, "incr", cur)
+	prev := redis.NewStringCmd(ctx, "get", s.shareKey(c.Peer, w-1))
+	// The window's count is made with a TTL (the SET NX, a no-op once
+	// it exists): it lives as long as it is read, whoever decrements it.
+	cmds = append(cmds, redis.NewStatusCmd(ctx, "set", cur, 0, "nx", "px", 2*s.window+s.slack.Milliseconds()),
+		count, prev, set)
+	if err := s.pipe.do(ctx, cmds...); err != nil {
+		return 0, err
+	}
+	n, err := count.Result()
+	if err != nil {
+		return 0, err
+	}
+	if p, err := prev.Int64(); err == nil {
+		n += p
+	}
+	v, err := created(set)
+	if err != nil || n <= int64(c.PeerShare) {
+		return v, err
+	}
+	undo := []redis.Cmder{redis.NewIntCmd(ctx, "decr", cur)}
+	if v > 0 {
+		undo = append(undo, redis.NewIntCmd(ctx, "unlink", key))
+	}
+	if err := s.pipe.do(ctx, undo...); err != nil {
+		return 0, err
+	}
+	return -1, eap.ErrPeerFull
+}
+
+// created is the outcome of a new conversation's SET NX: version 1, or -1
+// when the ID is taken.
+func created(set *redis.StatusCmd) (int64, error) {
+	err := set.Err()
+	if errors.Is(err, redis.Nil) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return 1, nil
+}
+
+// pendingCmds appends the deletions and decrements waiting for a pipeline.
+func (s *EAPStore) pendingCmds(ctx context.Context, cmds []redis.Cmder) []redis.Cmder {
+	stale, decrs := s.takeStale()
+	for _, k := range stale {
+		cmds = append(cmds, redis.NewIntCmd(ctx, "unlink", k))
+	}
+	for _, k := range decrs {
+		cmds = append(cmds, redis.NewIntCmd(ctx, "decr", k))
+	}
+	return cmds
 }
 
 // Finish implements eap.Store: the finished conversation and the records
@@ -315,9 +410,7 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 		oldR = redis.NewStringCmd(ctx, "set", s.subscriberKey(rec.IMSI, "r"), h.ReauthID, "px", ttl, "get")
 		cmds = append(cmds, redis.NewStatusCmd(ctx, "set", key, v, "px", ttl), oldR)
 	}
-	for _, k := range s.takeStale() {
-		cmds = append(cmds, redis.NewIntCmd(ctx, "unlink", k))
-	}
+	cmds = s.pendingCmds(ctx, cmds)
 	if len(cmds) == 0 {
 		return nil
 	}
@@ -357,6 +450,18 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 		case v < 0:
 			return eap.ErrConversationConflict
 		}
+		if c.PeerShare > 0 {
+			// Its room in the peer's share, given back with the next
+			// pipeline; not once its window's count is no longer read
+			// (nor perhaps kept).
+			if w := s.shareWindow(c); s.now().UnixMilli()/s.window-w <= 1 {
+				s.staleMu.Lock()
+				if len(s.decrs) < maxStale {
+					s.decrs = append(s.decrs, s.shareKey(c.Peer, w))
+				}
+				s.staleMu.Unlock()
+			}
+		}
 	}
 	if recordsErr {
 		return eap.ErrRecordsNotStored
@@ -382,38 +487,30 @@ func (s *EAPStore) replaced(cmd *redis.StringCmd, name string, key func(string) 
 	s.staleMu.Unlock()
 }
 
-func (s *EAPStore) takeStale() []string {
+func (s *EAPStore) takeStale() (stale, decrs []string) {
 	s.staleMu.Lock()
 	defer s.staleMu.Unlock()
-	if len(s.stale) == 0 {
-		return nil
-	}
-	out := s.stale
-	s.stale = nil
-	return out
+	stale, decrs = s.stale, s.decrs
+	s.stale, s.decrs = nil, nil
+	return stale, decrs
 }
 
-// Flush deletes the replaced records still waiting for the next pipeline.
+// Flush sends the deletions and decrements still waiting for the next
+// pipeline.
 func (s *EAPStore) Flush(ctx context.Context) error {
-	stale := s.takeStale()
-	if len(stale) == 0 {
+	cmds := s.pendingCmds(ctx, nil)
+	if len(cmds) == 0 {
 		return nil
 	}
-	if err := s.rdb.Unlink(ctx, stale...).Err(); err != nil && !isCrossSlot(err) {
-		return backendErr("delete replaced records", err)
-	} else if err != nil {
-		// A Cluster takes one slot a command.
-		for _, k := range stale {
-			if err := s.rdb.Unlink(ctx, k).Err(); err != nil {
-				return backendErr("delete replaced records", err)
-			}
+	if err := s.pipe.do(ctx, cmds...); err != nil {
+		return backendErr("flush", err)
+	}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return backendErr("flush", err)
 		}
 	}
 	return nil
-}
-
-func isCrossSlot(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "CROSSSLOT")
 }
 
 // recordFormat starts a stored pseudonym record.

@@ -32,7 +32,7 @@ func TestEAPStore_Contract(t *testing.T) {
 	rdb := newClient(t, srv)
 	storetest.Run(t, func(t *testing.T, cfg storetest.Config) eap.Store {
 		return NewEAPStore(rdb, EAPConfig{Now: cfg.Now})
-	}, storetest.Options{KeepsFinished: true, Settle: func(t *testing.T, s eap.Store) {
+	}, storetest.Options{KeepsFinished: true, PeerShares: true, Settle: func(t *testing.T, s eap.Store) {
 		if err := s.(*EAPStore).Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
