@@ -78,6 +78,7 @@ type EAPStore struct {
 	pipe   *autoPipe
 	sealer *StateSealer
 	window int64 // ShareWindow in ms
+	shares shareMemo
 
 	// Records replaced by a subscriber's newer one, deleted, and peers'
 	// counts of finished conversations, decremented, with the next
@@ -307,12 +308,26 @@ func (s *EAPStore) create(ctx context.Context, c *eap.Conversation, key string, 
 	w := s.shareWindow(c)
 	cur := s.shareKey(c.Peer, w)
 	cmds := s.pendingCmds(ctx, make([]redis.Cmder, 0, 8))
+	// What this node knows of the peer's window: whether it gave the
+	// window's count its TTL, and the count of the window before, read
+	// again at most once a second. That count only falls once its window
+	// is over (conversations finish, none open in it), so an older
+	// reading errs on the side of the share.
+	known := s.shares.get(c.Peer, w, s.now().UnixMilli())
+	if !known.ttlSet {
+		// The window's count is made with a TTL (SET NX: a no-op once
+		// it exists): it lives as long as it is read, whoever
+		// decrements it.
+		cmds = append(cmds, redis.NewStatusCmd(ctx, "set", cur, 0, "nx", "px", 2*s.window+s.slack.Milliseconds()))
+	}
 	count := redis.NewIntCmd(ctx, "incr", cur)
-	prev := redis.NewStringCmd(ctx, "get", s.shareKey(c.Peer, w-1))
-	// The window's count is made with a TTL (the SET NX, a no-op once
-	// it exists): it lives as long as it is read, whoever decrements it.
-	cmds = append(cmds, redis.NewStatusCmd(ctx, "set", cur, 0, "nx", "px", 2*s.window+s.slack.Milliseconds()),
-		count, prev, set)
+	cmds = append(cmds, count)
+	var prev *redis.StringCmd
+	if !known.prevFresh {
+		prev = redis.NewStringCmd(ctx, "get", s.shareKey(c.Peer, w-1))
+		cmds = append(cmds, prev)
+	}
+	cmds = append(cmds, set)
 	if err := s.pipe.do(ctx, cmds...); err != nil {
 		return 0, err
 	}
@@ -320,9 +335,17 @@ func (s *EAPStore) create(ctx context.Context, c *eap.Conversation, key string, 
 	if err != nil {
 		return 0, err
 	}
-	if p, err := prev.Int64(); err == nil {
-		n += p
+	prevCount := known.prev
+	if prev != nil {
+		prevCount = 0
+		if p, err := prev.Int64(); err == nil {
+			prevCount = p
+		} else if !errors.Is(err, redis.Nil) {
+			return 0, err
+		}
 	}
+	s.shares.learned(c.Peer, w, prevCount, prev != nil, s.now().UnixMilli())
+	n += prevCount
 	v, err := created(set)
 	if err != nil || n <= int64(c.PeerShare) {
 		return v, err
@@ -335,6 +358,60 @@ func (s *EAPStore) create(ctx context.Context, c *eap.Conversation, key string, 
 		return 0, err
 	}
 	return -1, eap.ErrPeerFull
+}
+
+// shareMemo is what a node remembers of each peer's share windows, to
+// spare commands on every new conversation.
+type shareMemo struct {
+	mu    sync.Mutex
+	peers map[string]*peerWindows // peer names come from configuration
+}
+
+type peerWindows struct {
+	window int64 // the current window
+	ttlSet bool  // its count has its TTL
+	prev   int64 // the count of the window before
+	prevAt int64 // when prev was read (Unix ms); 0: never
+}
+
+type shareKnown struct {
+	ttlSet, prevFresh bool
+	prev              int64
+}
+
+// prevMaxAge is how old a reading of the previous window's count may be.
+const prevMaxAge = 1000 // ms
+
+func (m *shareMemo) get(peer string, w, nowMs int64) shareKnown {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.peers[peer]
+	if p == nil || p.window != w {
+		return shareKnown{}
+	}
+	return shareKnown{ttlSet: p.ttlSet, prevFresh: p.prevAt != 0 && nowMs-p.prevAt < prevMaxAge, prev: p.prev}
+}
+
+// learned records that window w's count has its TTL and, when read is
+// set, the count of the window before.
+func (m *shareMemo) learned(peer string, w, prev int64, read bool, nowMs int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.peers == nil {
+		m.peers = make(map[string]*peerWindows)
+	}
+	p := m.peers[peer]
+	if p == nil {
+		p = new(peerWindows)
+		m.peers[peer] = p
+	}
+	if p.window != w {
+		*p = peerWindows{window: w}
+	}
+	p.ttlSet = true
+	if read {
+		p.prev, p.prevAt = prev, nowMs
+	}
 }
 
 // created is the outcome of a new conversation's SET NX: version 1, or -1
