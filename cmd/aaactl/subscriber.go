@@ -65,9 +65,11 @@ export --with-keys. --config may also follow COMMAND.
       for the memory store's hss.subscribers).
   rewrap
       seal every subscriber's keys again under the first key of the key
-      file. To rotate: put the new key first (the old one after it) on
-      every aaad node and restart them, rewrap, then drop the old key. A
-      record that does not open is named, and its key must stay.
+      file. To rotate: add the new key last on every aaad node and restart
+      them, move it first and restart them again, rewrap, wait for the
+      re-authentication contexts to expire, then drop the old key
+      (docs/operations.md, "Rotation"). A record that does not open is
+      named, and its key must stay.
 `
 
 // Defaults of add and provision: the AMF separation bit set (for EAP-AKA'
