@@ -18,6 +18,8 @@
 #     persistence unless REDIS_APPENDFSYNC is set: always, everysec), keys
 #     sealed under a fresh key-encryption key; its CPU and its read events
 #     (Redis round trips) per authentication are reported too.
+#   REDIS_SOCKET [0] 1: aaad reaches redis-server over a Unix socket
+#     instead of loopback TCP (a Redis on the same machine).
 #   GO [go]
 # Exit status: 0 when aaabench counted no failure, 1 when it did, 2 on a
 # setup or usage error.
@@ -36,6 +38,7 @@ SERVER_PROCS=${SERVER_PROCS:-}
 SOCKETS=${SOCKETS:-}
 STORE=${STORE:-memory}
 REDIS_APPENDFSYNC=${REDIS_APPENDFSYNC:-}
+REDIS_SOCKET=${REDIS_SOCKET:-0}
 SECRET=bench-$RANDOM$RANDOM
 
 die() {
@@ -80,6 +83,7 @@ load="method $METHOD, concurrency $CONCURRENCY, duration $DURATION"
 if [[ $RATE != 0 ]]; then load+=", open loop at $RATE/s"; else load+=", closed loop"; fi
 load+=", reauth $REAUTH, anonymous $ANONYMOUS, $SUBSCRIBERS subscribers, aaad log level $LOG_LEVEL"
 load+=", aaad GOMAXPROCS ${SERVER_PROCS:-all CPUs}, store $STORE${REDIS_APPENDFSYNC:+ (AOF appendfsync $REDIS_APPENDFSYNC)}"
+[[ $STORE == redis && $REDIS_SOCKET == 1 ]] && load+=" over a Unix socket"
 echo "load:     $load"
 echo
 
@@ -123,7 +127,8 @@ if [[ $STORE == redis ]]; then
 	redis_port=$(free_port)
 	aof=(--appendonly no)
 	[[ -n $REDIS_APPENDFSYNC ]] && aof=(--appendonly yes --appendfsync "$REDIS_APPENDFSYNC")
-	redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save "" "${aof[@]}" \
+	redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$tmp/redis.sock" --unixsocketperm 700 \
+		--dir "$tmp" --save "" "${aof[@]}" \
 		--logfile "$tmp/redis.log" &
 	redis_pid=$!
 	for _ in $(seq 200); do
@@ -138,7 +143,7 @@ if [[ $STORE == redis ]]; then
 store:
   backend: redis
   redis:
-    addrs: ["127.0.0.1:$redis_port"]
+    addrs: ["$([[ $REDIS_SOCKET == 1 ]] && echo "$tmp/redis.sock" || echo "127.0.0.1:$redis_port")"]
 EOF
 else
 	echo "store: {backend: memory}" >>"$tmp/aaad.yaml"
