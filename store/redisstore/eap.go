@@ -192,16 +192,17 @@ func (s *EAPStore) convValue(c *eap.Conversation, key string, version uint32, fi
 // are sealed.
 var encodeScratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// putConversation: KEYS[1] the conversation; ARGV version, now (ms), the
-// value without its version (expiry, flag, data), TTL (ms). Returns the
-// new version, or -1 for a conflict (gone, expired, finished, or at
-// another version).
+// putConversation: KEYS[1] the conversation; ARGV the version read, now
+// (ms), the new value (its version the one read plus one), TTL (ms).
+// Returns the new version, or -1 for a conflict (gone, expired, finished,
+// or at another version). It reads the header only (GETRANGE): a
+// script's cost is mostly the strings it moves.
 var putConversation = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if not cur or #cur < 13 then return -1 end
-local v, e, f = struct.unpack('>I4I8B', cur)
+local h = redis.call('GETRANGE', KEYS[1], 0, 12)
+if #h < 13 then return -1 end
+local v, e, f = struct.unpack('>I4I8B', h)
 if f ~= 0 or e <= tonumber(ARGV[2]) or v ~= tonumber(ARGV[1]) then return -1 end
-redis.call('SET', KEYS[1], struct.pack('>I4', v + 1) .. ARGV[3], 'PX', ARGV[4])
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
 return v + 1
 `)
 
@@ -209,12 +210,12 @@ return v + 1
 // the new version, 0 not found (or expired), -1 a conflict (finished
 // already included).
 var finishConversation = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if not cur or #cur < 13 then return 0 end
-local v, e, f = struct.unpack('>I4I8B', cur)
+local h = redis.call('GETRANGE', KEYS[1], 0, 12)
+if #h < 13 then return 0 end
+local v, e, f = struct.unpack('>I4I8B', h)
 if e <= tonumber(ARGV[2]) then return 0 end
 if f ~= 0 or v ~= tonumber(ARGV[1]) then return -1 end
-redis.call('SET', KEYS[1], struct.pack('>I4', v + 1) .. ARGV[3], 'PX', ARGV[4])
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
 return v + 1
 `)
 
@@ -272,9 +273,9 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 	if c.Version == 0 {
 		v, err = s.create(ctx, c, key, ttl)
 	} else {
-		val := s.convValue(c, key, 0, false)
+		val := s.convValue(c, key, c.Version+1, false)
 		v, err = s.pipe.runScript(ctx, putConversation, []string{key},
-			c.Version, s.now().UnixMilli(), val[4:], ttl).Int64()
+			c.Version, s.now().UnixMilli(), val, ttl).Int64()
 	}
 	if err != nil || v < 0 {
 		// Whatever this node had is no longer worth reading back.
@@ -445,8 +446,8 @@ func (s *EAPStore) pendingCmds(ctx context.Context, cmds []redis.Cmder) []redis.
 // retransmission that reaches another node.
 func (s *EAPStore) Finish(ctx context.Context, c *eap.Conversation, h *eap.Handouts) error {
 	s.cache.drop(c.ID)
-	val := s.convValue(c, s.convKey(c.ID), 0, true)
-	return s.finish(ctx, c, val[4:], h)
+	val := s.convValue(c, s.convKey(c.ID), c.Version+1, true)
+	return s.finish(ctx, c, val, h)
 }
 
 func isNoScript(err error) bool {
