@@ -49,6 +49,11 @@ func loadCtlConfig(path string) (*ctlConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--config: %w", err) // the operator's own path
 	}
+	return parseCtlConfig(data)
+}
+
+// parseCtlConfig is loadCtlConfig of the file's contents.
+func parseCtlConfig(data []byte) (*ctlConfig, error) {
 	var cfg ctlConfig
 	if err := yaml.Unmarshal(data, &cfg); err != nil {
 		return nil, redactYAML(err)

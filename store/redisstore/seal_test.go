@@ -106,3 +106,24 @@ func TestEAPStore_SessionKeysSealedAtRest(t *testing.T) {
 		t.Fatalf("take: %v", err)
 	}
 }
+
+// What Redis hands back is untrusted: Open must not panic on it, and only
+// what Seal made for that key opens.
+func FuzzStateOpen(f *testing.F) {
+	s, err := NewStateSealer([]StateKey{stateKey("1", 3)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	plain := []byte("session keys")
+	good := s.Seal(nil, plain, "aaa:c:{1}")
+	f.Add(good, "aaa:c:{1}")
+	f.Add(good, "aaa:c:{2}")
+	f.Add(good[:len(good)-3], "aaa:c:{1}")
+	f.Add([]byte{1, 200}, "")
+	f.Fuzz(func(t *testing.T, sealed []byte, ad string) {
+		got, err := s.Open(nil, sealed, ad)
+		if err == nil && (ad != "aaa:c:{1}" || !bytes.Equal(got, plain)) {
+			t.Fatalf("a value Seal did not make for %q opened", ad)
+		}
+	})
+}
