@@ -554,7 +554,13 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		// Check first: at load the sampler drops most of these lines,
 		// and then the fields (a masked IMSI, a parsed identity) are
 		// not built at all.
-		if ce := s.log.Check(zap.InfoLevel, "eap authentication succeeded"); ce != nil {
+		if res.Replayed {
+			// The same Accept again, for a retransmission: not another
+			// authentication.
+			if ce := s.log.Check(zap.DebugLevel, "eap answer replayed"); ce != nil {
+				ce.Write(zap.String("client", client.Name), zap.String("outcome", "success"))
+			}
+		} else if ce := s.log.Check(zap.InfoLevel, "eap authentication succeeded"); ce != nil {
 			ce.Write(zap.String("client", client.Name),
 				zap.String("method", methodName(res.Method)),
 				zap.String("imsi", MaskIMSI(res.IMSI)),
@@ -570,7 +576,7 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		}
 		resp.Code = radius.CodeAccessReject
 		rfc2869.EAPMessage_Set(resp, res.Packet)
-		if ce := s.log.Check(zap.InfoLevel, "eap authentication failed"); ce != nil {
+		if ce := s.log.Check(zap.InfoLevel, "eap authentication failed"); ce != nil && !res.Replayed {
 			ce.Write(zap.String("client", client.Name),
 				zap.String("method", methodName(res.Method)),
 				zap.Stringer("reason", res.Reason))

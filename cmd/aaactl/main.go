@@ -112,7 +112,7 @@ type vectorJSON struct {
 
 func vector(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("vector", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are printed by run, masked
 	kHex := fs.String("k", "", "subscriber key K (32 hex digits)")
 	opcHex := fs.String("opc", "", "OPc (32 hex digits)")
 	opHex := fs.String("op", "", "OP (32 hex digits), instead of --opc")
@@ -121,10 +121,15 @@ func vector(args []string, stdout, stderr io.Writer) error {
 	amfHex := fs.String("amf", "", "AMF (4 hex digits)")
 	network := fs.String("network-name", "", "access network name: also derive CK'/IK' for EAP-AKA'")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return err
+		}
+		return maskArgs(err, args)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %s", shownArg(fs.Arg(0)))
 	}
 	var (
 		k    milenage.Key

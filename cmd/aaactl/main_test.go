@@ -88,3 +88,28 @@ func TestVector_RejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// A key typed where it does not belong (a flag's value missing, so the
+// key is taken as an argument; a key typed as a flag) is never echoed.
+func TestRun_ErrorsDoNotEchoKeys(t *testing.T) {
+	const key = "000102030405060708090a0b0c0d0e0f"
+	for _, args := range [][]string{
+		{"subscriber", "add", "--imsi", "001010000000001", "--k", "--opc", key},
+		{"subscriber", "add", "--imsi", "001010000000001", key},
+		{"subscriber", "add", "--" + key},
+		{"subscriber", "add", "--imsi=" + key},
+		{"subscriber", "export", key},
+		{"vector", "--k", "--opc", key},
+		{"vector", "--" + key},
+		{"vector", key},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(args, &stdout, &stderr)
+		if code == 0 {
+			t.Errorf("%q: exit 0", args)
+		}
+		if strings.Contains(stderr.String()+stdout.String(), key) || strings.Contains(stderr.String(), key[:16]) {
+			t.Errorf("%q: the key reached the output: %s", args, stderr.String())
+		}
+	}
+}

@@ -88,6 +88,81 @@ type usageError struct{ error }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// onlyTaken reports whether err is Create's for IMSIs another writer
+// stored meanwhile, and nothing else (no failure of the store).
+func onlyTaken(err error) bool {
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		return errors.Is(err, redisstore.ErrSubscriberExists)
+	}
+	for _, e := range joined.Unwrap() {
+		if !errors.Is(e, redisstore.ErrSubscriberExists) {
+			return false
+		}
+	}
+	return true
+}
+
+// shownArg quotes a command-line argument for an error message, unless it
+// could be a secret: a key typed where it does not belong (a value taken
+// for the previous flag's, a missing flag before it) must not reach a
+// terminal or a log. Flag-like words and IMSIs are shown.
+func shownArg(a string) string {
+	if safeArg(a) {
+		return strconv.Quote(a)
+	}
+	return "(not shown: it may be a key)"
+}
+
+func safeArg(a string) bool {
+	if len(a) == 0 || len(a) > 24 {
+		return false
+	}
+	digits := true
+	for _, r := range a {
+		switch {
+		case r >= '0' && r <= '9':
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '-', r == '_', r == '.', r == '/':
+			digits = false
+		default:
+			return false
+		}
+	}
+	// A run of hex digits long enough to be part of a key is hidden;
+	// an IMSI (15 digits at most) is not a key.
+	return digits && len(a) <= 15 || !digits && !isHexRun(strings.TrimLeft(a, "-"))
+}
+
+func isHexRun(a string) bool {
+	if len(a) < 8 {
+		return false
+	}
+	for _, r := range a {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// maskArgs takes out of a flag package error every argument that could be
+// a secret ("flag provided but not defined: -00112233...", "invalid value
+// ... for flag").
+func maskArgs(err error, args []string) error {
+	msg := err.Error()
+	for _, a := range args {
+		for _, v := range []string{a, strings.TrimLeft(a, "-")} {
+			if v != "" && !safeArg(v) && strings.Contains(msg, v) {
+				msg = strings.ReplaceAll(msg, v, "(not shown)")
+			}
+			if _, val, ok := strings.Cut(v, "="); ok && val != "" && !safeArg(val) {
+				msg = strings.ReplaceAll(msg, val, "(not shown)")
+			}
+		}
+	}
+	return errors.New(msg)
+}
+
 // subCmd is one run of a subscriber command.
 type subCmd struct {
 	ctx            context.Context
@@ -163,7 +238,7 @@ func (c *subCmd) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 				fmt.Fprint(c.stdout, subscriberUsage)
 				return nil, err
 			}
-			return nil, usageError{err}
+			return nil, usageError{maskArgs(err, args)}
 		}
 		if fs.NArg() == 0 {
 			return pos, nil
@@ -225,7 +300,7 @@ func (c *subCmd) add(args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
+		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	if err := checkIMSI("--imsi", *imsi); err != nil {
 		return err
@@ -376,6 +451,12 @@ func (c *subCmd) importCSV(args []string) error {
 	}
 	stored, err := write(c.ctx, es, c.indBits())
 	if err != nil {
+		if !*update && onlyTaken(err) {
+			// Another writer stored some of these IMSIs since the
+			// check: --update would overwrite its keys.
+			return fmt.Errorf("%s: %d of %d subscribers stored (%s); the others were stored by another writer meanwhile and keep their keys: take them out of the file, or check which keys are right before any --update:\n%w",
+				name, len(stored), len(es), imsiRanges(stored), err)
+		}
 		return fmt.Errorf("%s: %d of %d subscribers stored (%s) when the store failed; importing the file again with --update finishes it (same keys, no SQN lowered):\n%w",
 			name, len(stored), len(es), imsiRanges(stored), err)
 	}
@@ -425,7 +506,7 @@ func (c *subCmd) list(args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
+		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	if err := c.open(); err != nil {
 		return err
@@ -471,6 +552,8 @@ func (c *subCmd) show(args []string) error {
 	keyID, err := hss.KeyID(e.Record.Sealed)
 	if err != nil {
 		keyID = "(record malformed)"
+	} else if strings.ContainsFunc(keyID, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		keyID = strconv.Quote(keyID) // from the store: no terminal escapes
 	}
 	// Opened only to say whether it opens; the keys are wiped at once.
 	opens := "yes"
@@ -531,7 +614,7 @@ func (c *subCmd) export(args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
+		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	if err := c.open(); err != nil {
 		return err
@@ -660,7 +743,7 @@ func (c *subCmd) provision(args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
+		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	imsis, err := imsiRange(*start, *count)
 	if err != nil {
@@ -726,7 +809,9 @@ func (c *subCmd) provision(args []string) error {
 	stored, err := c.store.Create(c.ctx, es, c.indBits())
 	if err != nil {
 		finish := "aaactl subscriber import --update " + *out + " stores the rest"
-		if *format == "json" {
+		if onlyTaken(err) {
+			finish = "the others were stored by another writer meanwhile and keep their keys: those devices must not get the file's"
+		} else if *format == "json" {
 			finish = "delete the stored ones (aaactl subscriber delete) and provision again, or add the rest"
 		}
 		return fmt.Errorf("%s holds all %d subscribers, but the store only %d of them (%s): %s:\n%w",
@@ -819,7 +904,7 @@ func (c *subCmd) rewrap(args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
+		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	if err := c.open(); err != nil {
 		return err

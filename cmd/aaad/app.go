@@ -103,7 +103,8 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 			Prefix: cfg.Store.Redis.Prefix,
 			Sealer: stateSealer,
 			// A conversation lives a timeout past its last request.
-			ShareWindow: max(cfg.EAP.ConversationTimeout, time.Minute),
+			ShareWindow:     max(cfg.EAP.ConversationTimeout, time.Minute),
+			SubscribersHere: true, // hss.backend local on the Redis store
 		})
 		// Sealed now, written to Redis when aaad starts (not by
 		// --check-config).

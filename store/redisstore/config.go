@@ -27,7 +27,8 @@ type Config struct {
 	// Prefix starts every key ("aaa:").
 	Prefix string `yaml:"prefix"`
 	// Timeout bounds every operation as a whole, pool wait, dial and
-	// retry included: a hung Redis costs this, not go-redis's 5 s
+	// retry included: a hung Redis costs this (twice, for a request
+	// queued behind a pipeline already in flight), not go-redis's 5 s
 	// defaults (which also ignore deadlines unless told not to); one
 	// that refuses connections costs milliseconds.
 	Timeout  time.Duration `yaml:"timeout"`

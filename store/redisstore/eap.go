@@ -60,6 +60,13 @@ type EAPConfig struct {
 	// and the one before, so it must be at least how long a conversation
 	// lives (eap.conversation_timeout; 1 minute when zero).
 	ShareWindow time.Duration
+	// SubscribersHere says the subscribers are in this Redis too (the
+	// local HSS on the Redis store): a re-authentication context is then
+	// used only while its subscriber still exists, since a fast
+	// re-authentication asks the HSS nothing, and one handed out by an
+	// authentication that finished after the subscriber was deleted
+	// would otherwise let the device back on.
+	SubscribersHere bool
 	// Sealer seals the session keys conversations and re-authentication
 	// contexts hold. Nodes that share a Redis need the same keys (aaad
 	// derives them from hss.key_file); nil is a random key of this
@@ -69,16 +76,17 @@ type EAPConfig struct {
 
 // EAPStore is an eap.Store in Redis.
 type EAPStore struct {
-	rdb    redis.UniversalClient
-	prefix string
-	now    func() time.Time
-	slack  time.Duration
-	cache  *convCache
-	names  *pseudonymCache // the pseudonyms this node handed out
-	pipe   *autoPipe
-	sealer *StateSealer
-	window int64 // ShareWindow in ms
-	shares shareMemo
+	rdb      redis.UniversalClient
+	prefix   string
+	now      func() time.Time
+	slack    time.Duration
+	cache    *convCache
+	names    *pseudonymCache // the pseudonyms this node handed out
+	pipe     *autoPipe
+	sealer   *StateSealer
+	window   int64 // ShareWindow in ms
+	shares   shareMemo
+	subsHere bool
 
 	// Records replaced by a subscriber's newer one, deleted, and peers'
 	// counts of finished conversations, decremented, with the next
@@ -107,6 +115,7 @@ func NewEAPStore(rdb redis.UniversalClient, cfg EAPConfig) *EAPStore {
 	if s.slack <= 0 {
 		s.slack = time.Minute
 	}
+	s.subsHere = cfg.SubscribersHere
 	s.window = cfg.ShareWindow.Milliseconds()
 	if s.window <= 0 {
 		s.window = time.Minute.Milliseconds()
@@ -665,6 +674,20 @@ func (s *EAPStore) TakeReauth(ctx context.Context, id string, rec *eap.ReauthRec
 	if unixMilli(got.Expires) <= s.now().UnixMilli() {
 		got.Clear()
 		return eap.ErrRecordNotFound
+	}
+	if s.subsHere {
+		exists := redis.NewIntCmd(ctx, "exists", s.prefix+"s:{"+got.IMSI+"}")
+		if err := s.pipe.do(ctx, exists); err != nil {
+			got.Clear()
+			return backendErr("take re-authentication context", err)
+		}
+		if n, err := exists.Result(); err != nil || n == 0 {
+			got.Clear()
+			if err != nil {
+				return backendErr("take re-authentication context", err)
+			}
+			return eap.ErrRecordNotFound // the subscriber was deleted
+		}
 	}
 	*rec = got
 	return nil

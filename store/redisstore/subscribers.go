@@ -67,12 +67,16 @@ return 1
 `)
 
 // putSubscriber: KEYS[1] the subscriber; ARGV sealed keys, AMF, SEQ, IND,
-// IND bits. A stored SQN is never lowered: the higher of the two stays.
+// IND bits. A stored SQN is never lowered: the higher of the two (SEQ,
+// then IND) stays.
 var putSubscriber = redis.NewScript(`
 local cur = redis.call('HMGET', KEYS[1], 'q', 'i')
 local seq, ind = tonumber(ARGV[3]), tonumber(ARGV[4])
-if cur[1] and tonumber(cur[1]) > seq then
-	seq, ind = tonumber(cur[1]), tonumber(cur[2])
+if cur[1] then
+	local cs, ci = tonumber(cur[1]), tonumber(cur[2])
+	if cs > seq or (cs == seq and ci > ind) then
+		seq, ind = cs, ci
+	end
 end
 redis.call('HSET', KEYS[1], 'k', ARGV[1], 'a', ARGV[2], 'q', seq, 'i', ind)
 return 1

@@ -365,3 +365,39 @@ func TestSubscriberAdmin_Cluster(t *testing.T) {
 		t.Fatalf("scanned %d after a delete", len(got))
 	}
 }
+
+// An authentication already past its challenge when its subscriber was
+// deleted still finishes and hands out a re-authentication context. With
+// the subscribers in this Redis, that context is not honoured: a fast
+// re-authentication asks the HSS nothing, so the deleted device would
+// otherwise come back.
+func TestSubscriberAdmin_DeletedSubscriberNoFastReauth(t *testing.T) {
+	ctx := context.Background()
+	rdb := newClient(t, redistest.Start(t))
+	s := NewSubscriberStore(rdb, "")
+	es := adminEntries(hss.NewEphemeralSealer(), 1, 1)
+	if _, err := s.Create(ctx, es, aka.DefaultINDBits); err != nil {
+		t.Fatal(err)
+	}
+	imsi := es[0].IMSI
+	if err := s.Delete(ctx, imsi); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		here bool
+		want error
+	}{
+		{true, eap.ErrRecordNotFound},
+		{false, nil}, // subscribers elsewhere (an HSS over SWx): not this store's to judge
+	} {
+		st := NewEAPStore(rdb, EAPConfig{SubscribersHere: tc.here})
+		rec := eap.ReauthRecord{IMSI: imsi, Method: eap.TypeAKAPrime, FullAuthAt: time.Now(), Expires: time.Now().Add(time.Hour), KAutLen: 32}
+		if err := st.PutReauth(ctx, "8late", &rec); err != nil {
+			t.Fatal(err)
+		}
+		var got eap.ReauthRecord
+		if err := st.TakeReauth(ctx, "8late", &got); !errors.Is(err, tc.want) {
+			t.Fatalf("subscribers here %v: take: %v, want %v", tc.here, err, tc.want)
+		}
+	}
+}

@@ -78,3 +78,24 @@ func TestSubscriberStore_TwoNodes(t *testing.T) {
 		t.Fatalf("provisioning again moved the SQN from %d to %d", before, after)
 	}
 }
+
+// Provisioning with the same SEQ and a lower IND keeps the stored SQN: the
+// higher SQN is the higher (SEQ, IND).
+func TestSubscriberStore_PutNeverLowersIND(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := NewSubscriberStore(newClient(t, srv), "")
+	var sub hss.Subscriber
+	rec := hss.Record{Sealed: hss.NewEphemeralSealer().Seal("001010000000078", &sub.K, &sub.OPc), AMF: 0x8000}
+	bits := uint(aka.DefaultINDBits)
+	high := aka.SQN(100<<bits | 5)
+	if err := s.Put(ctx, "001010000000078", rec, high, bits); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "001010000000078", rec, aka.SQN(100<<bits|2), bits); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.SQN(ctx, "001010000000078", bits); got != high {
+		t.Fatalf("SQN %x after a put with a lower IND, want %x", got, high)
+	}
+}
