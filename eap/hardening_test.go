@@ -132,6 +132,62 @@ func (f *faultyStore) Put(ctx context.Context, c *eap.Conversation) error {
 	return f.EAPStore.Put(ctx, c)
 }
 
+func (f *faultyStore) Finish(ctx context.Context, c *eap.Conversation, h *eap.Handouts) error {
+	if f.down.Load() {
+		return errStoreDown
+	}
+	return f.EAPStore.Finish(ctx, c, h)
+}
+
+// A store that cannot end the conversation gets no answer from the
+// server, not an EAP-Success: the end is what makes an Accept the only
+// one. Every copy of the proven response is unanswered while the store is
+// down; once it is back, one of them gets EAP-Success.
+func TestServer_FinishFaultIsNoAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(*peer)
+		want eap.Outcome
+	}{
+		{"success", func(*peer) {}, eap.OutcomeSuccess},
+		{"failure", func(p *peer) { p.badRES = true }, eap.OutcomeFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &faultyStore{EAPStore: memory.NewEAPStore(memory.EAPConfig{MaxConversations: 10})}
+			s, err := eap.NewServer(eap.ServerConfig{Methods: []eap.Type{eap.TypeAKAPrime}, NetworkName: "WLAN", Timeout: time.Minute}, &testHSS{amf: 0x8000}, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newPeer(t, eap.TypeAKAPrime)
+			tc.set(p)
+			ctx := context.Background()
+			var res eap.Result
+			s.Handle(ctx, testPeer, nil, eap.AppendResponse(nil, 1, eap.TypeIdentity, []byte(p.identity)), nil, &res)
+			state := res.Conversation
+			answer := p.respond(res.Packet)
+			if tc.want == eap.OutcomeFailure {
+				// The failure notification first; its acknowledgement
+				// ends the conversation.
+				if err := s.Handle(ctx, testPeer, state[:], answer, nil, &res); err != nil || res.Outcome != eap.OutcomeContinue {
+					t.Fatalf("notification: %v %s", err, res.Outcome)
+				}
+				answer = p.respond(res.Packet)
+			}
+			st.down.Store(true)
+			for i := range 3 {
+				err := s.Handle(ctx, testPeer, state[:], answer, nil, &res)
+				if !errors.Is(err, errStoreDown) || res.Outcome != 0 {
+					t.Fatalf("copy %d with the store down: err %v, outcome %s; want the store error and no answer", i, err, res.Outcome)
+				}
+			}
+			st.down.Store(false)
+			if err := s.Handle(ctx, testPeer, state[:], answer, nil, &res); err != nil || res.Outcome != tc.want {
+				t.Fatalf("store back: err %v, outcome %s (%s), want %s", err, res.Outcome, res.Reason, tc.want)
+			}
+		})
+	}
+}
+
 // A store fault once the peer has proven itself is an error: no answer, so
 // the access point retries; never an EAP-Failure for a genuine peer. The
 // same for the failure notification path: a fault is never a rejection.

@@ -153,6 +153,9 @@ type Result struct {
 
 	// fromCache: the conversation was the store's cached copy.
 	fromCache bool
+	// storeErr: the store failed to end the conversation, so whether
+	// this is its one answer is unknown: Handle answers nothing.
+	storeErr error
 }
 
 // Clear zeroes the keys of a result once the transport has used them.
@@ -310,6 +313,14 @@ func (s *Server) Handle(ctx context.Context, from Peer, state, msg, buf []byte, 
 		// The store's cached copy was behind: another node moved the
 		// conversation on. Decide again on the stored one.
 		err = s.handle(ctx, from, state, msg, buf, res, true)
+	}
+	if err == nil && res.storeErr != nil {
+		// The store did not say this packet ended the conversation: an
+		// Accept sent now could be one of several. No answer; the
+		// retransmission gets the stored one, or is decided again.
+		err = res.storeErr
+		res.Clear()
+		*res = Result{}
 	}
 	return err
 }
@@ -1132,9 +1143,9 @@ func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []b
 	case errors.Is(err, ErrRecordsNotStored):
 		res.NotStored = handedOut
 	case err != nil:
-		// The store failed: the peer proved itself all the same. What
-		// it was handed may be missing; the conversation expires.
-		res.NotStored = handedOut
+		res.storeErr = fmt.Errorf("eap: finish conversation: %w", err)
+		c.wipe()
+		return
 	}
 	res.Outcome = OutcomeSuccess
 	res.Packet = out
@@ -1218,12 +1229,16 @@ func (s *Server) fail(ctx context.Context, c *Conversation, id uint8, reason Rea
 	if c != nil {
 		c.Keys.Clear()
 		c.FailReason = reason
-		// A store outage does not stop the answer; the conversation
-		// then expires on its own. Only the packet that ends the
-		// stored conversation may answer.
+		// Only the packet that ends the stored conversation may
+		// answer; a store that cannot say gets no answer (never an
+		// EAP-Failure for a backend fault).
 		err := s.finish(ctx, c, out, nil)
 		if errors.Is(err, ErrConversationConflict) || errors.Is(err, ErrConversationNotFound) {
 			res.discard(ReasonConflict)
+			return
+		}
+		if err != nil {
+			res.storeErr = fmt.Errorf("eap: finish conversation: %w", err)
 			return
 		}
 		res.Method = c.Method

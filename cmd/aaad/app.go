@@ -102,8 +102,9 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		store, eapStore = rs, redisstore.NewEAPStore(a.rdb, redisstore.EAPConfig{
 			Prefix: cfg.Store.Redis.Prefix,
 			Sealer: stateSealer,
-			// A conversation lives a timeout past its last request.
-			ShareWindow:     max(cfg.EAP.ConversationTimeout, time.Minute),
+			// A conversation lives a timeout past its last request, and
+			// takes a few (identity rounds, a resync, a notification).
+			ShareWindow:     max(3*cfg.EAP.ConversationTimeout, time.Minute),
 			SubscribersHere: true, // hss.backend local on the Redis store
 		})
 		// Sealed now, written to Redis when aaad starts (not by

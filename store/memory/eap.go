@@ -175,6 +175,11 @@ func (s *EAPStore) put(c *eap.Conversation) error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if p, ok := sh.m[c.ID]; ok {
+		if !s.now().Before(p.Expires) {
+			// Expired, not yet swept: gone, and never resurrected.
+			s.deleteLocked(sh, c.ID, p)
+			return eap.ErrConversationConflict
+		}
 		if c.Version == 0 || p.Version != c.Version {
 			return eap.ErrConversationConflict
 		}
@@ -292,6 +297,10 @@ func (s *EAPStore) end(id eap.ConversationID, version uint32) error {
 	defer sh.mu.Unlock()
 	p, ok := sh.m[id]
 	if !ok {
+		return eap.ErrConversationNotFound
+	}
+	if !s.now().Before(p.Expires) {
+		s.deleteLocked(sh, id, p)
 		return eap.ErrConversationNotFound
 	}
 	if p.Version != version {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -39,9 +40,16 @@ const (
 // pipeGroup is one request's commands: they go out together, in order,
 // in one pipeline.
 type pipeGroup struct {
+	ctx  context.Context // the request's: once it ended, nobody waits
 	cmds []redis.Cmder
 	done chan struct{}
 }
+
+// maxPending bounds the command groups waiting for a pipeline: past it,
+// Redis is not keeping up and a request fails at once rather than queue.
+const maxPending = 8192
+
+var errTooManyWaiting = errors.New("redisstore: too many requests waiting for Redis")
 
 // newAutoPipe sends over rdb, each pipeline bounded by timeout (none when
 // zero: NewClient's hook already bounds every pipeline by
@@ -53,8 +61,12 @@ func newAutoPipe(rdb redis.UniversalClient, timeout time.Duration) *autoPipe {
 // do sends cmds and returns once Redis answered them (their own Err says
 // how each went) or ctx ended (then their answers are not waited for).
 func (a *autoPipe) do(ctx context.Context, cmds ...redis.Cmder) error {
-	g := &pipeGroup{cmds: cmds, done: make(chan struct{})}
+	g := &pipeGroup{ctx: ctx, cmds: cmds, done: make(chan struct{})}
 	a.mu.Lock()
+	if len(a.pending) >= maxPending {
+		a.mu.Unlock()
+		return errTooManyWaiting
+	}
 	a.pending = append(a.pending, g)
 	start := a.running < maxPipes
 	if start {
@@ -101,6 +113,11 @@ func (a *autoPipe) send(batch []*pipeGroup) {
 	}
 	p := a.rdb.Pipeline()
 	for _, g := range batch {
+		if g.ctx.Err() != nil {
+			// Its request gave up waiting (no answer went out): its
+			// writes would land for nobody.
+			continue
+		}
 		for _, c := range g.cmds {
 			p.Process(ctx, c)
 		}

@@ -40,8 +40,11 @@ func (c *convCache) shard(id eap.ConversationID) *cacheShard {
 	return &c.shards[id[1]%cacheShards]
 }
 
-// put keeps a copy of conv, as stored (Version set).
-func (c *convCache) put(conv *eap.Conversation) {
+// put keeps a copy of conv, as stored (Version set). It also drops a
+// couple of expired copies it comes across: a conversation that ended
+// elsewhere, or was abandoned, is never read here again, and its keys
+// must not stay in memory for the life of the process.
+func (c *convCache) put(conv *eap.Conversation, now time.Time) {
 	if c == nil {
 		return
 	}
@@ -62,6 +65,17 @@ func (c *convCache) put(conv *eap.Conversation) {
 		}
 	}
 	sh.m[conv.ID] = cp
+	swept := 0
+	for k, v := range sh.m { // a random start: over time, every entry
+		if swept == 2 {
+			break
+		}
+		swept++
+		if !v.Expires.After(now) {
+			v.Clear()
+			delete(sh.m, k)
+		}
+	}
 }
 
 // get copies id's live copy into conv.

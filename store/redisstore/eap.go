@@ -94,7 +94,7 @@ type EAPStore struct {
 	// by Flush.
 	staleMu sync.Mutex
 	stale   []string
-	decrs   []string
+	decrs   []pendingDecr
 }
 
 var _ eap.Store = (*EAPStore)(nil)
@@ -190,7 +190,9 @@ func (s *EAPStore) convValue(c *eap.Conversation, key string, version uint32, fi
 	binary.BigEndian.PutUint32(val, version)
 	binary.BigEndian.PutUint64(val[4:], uint64(unixMilli(c.Expires)))
 	val[12] = boolByte(finished)
-	val = s.sealer.Seal(val, plain, key)
+	// The header is bound to the sealed data too: whoever can write to
+	// Redis cannot extend a conversation or mark it finished.
+	val = s.sealer.Seal(val, plain, key+string(val[:convHeader]))
 	clear(plain) // it held the conversation's keys
 	*scratch = plain
 	encodeScratch.Put(scratch)
@@ -239,6 +241,7 @@ func (s *EAPStore) Get(ctx context.Context, id eap.ConversationID, c *eap.Conver
 
 // GetFresh implements eap.ConversationStore.
 func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.Conversation) error {
+	s.cache.drop(id) // asked for because this node's copy is missing or behind
 	key := s.convKey(id)
 	cmd := redis.NewStringCmd(ctx, "get", key)
 	if err := s.pipe.do(ctx, cmd); err != nil {
@@ -258,7 +261,7 @@ func (s *EAPStore) GetFresh(ctx context.Context, id eap.ConversationID, c *eap.C
 	if int64(binary.BigEndian.Uint64(v[4:])) <= s.now().UnixMilli() {
 		return eap.ErrConversationNotFound
 	}
-	plain, err := s.sealer.Open(nil, v[convHeader:], key)
+	plain, err := s.sealer.Open(nil, v[convHeader:], key+string(v[:convHeader]))
 	defer clear(plain)
 	if err != nil {
 		return backendErr("get conversation", err)
@@ -298,7 +301,7 @@ func (s *EAPStore) Put(ctx context.Context, c *eap.Conversation) error {
 		return eap.ErrConversationConflict
 	}
 	c.Version = uint32(v)
-	s.cache.put(c)
+	s.cache.put(c, s.now())
 	return nil
 }
 
@@ -368,6 +371,13 @@ func (s *EAPStore) create(ctx context.Context, c *eap.Conversation, key string, 
 		return 0, err
 	}
 	return -1, eap.ErrPeerFull
+}
+
+// pendingDecr is a finished conversation's room in its peer's share,
+// given back with the next pipeline.
+type pendingDecr struct {
+	key    string
+	window int64
 }
 
 // shareMemo is what a node remembers of each peer's share windows, to
@@ -443,8 +453,13 @@ func (s *EAPStore) pendingCmds(ctx context.Context, cmds []redis.Cmder) []redis.
 	for _, k := range stale {
 		cmds = append(cmds, redis.NewIntCmd(ctx, "unlink", k))
 	}
-	for _, k := range decrs {
-		cmds = append(cmds, redis.NewIntCmd(ctx, "decr", k))
+	now := s.now().UnixMilli() / s.window
+	for _, d := range decrs {
+		// Not once its window's count is no longer read: the count may
+		// be gone, and a DECR would make it again, at -1, with no TTL.
+		if now-d.window <= 1 {
+			cmds = append(cmds, redis.NewIntCmd(ctx, "decr", d.key))
+		}
 	}
 	return cmds
 }
@@ -497,6 +512,7 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 		oldR = redis.NewStringCmd(ctx, "set", s.subscriberKey(rec.IMSI, "r"), h.ReauthID, "px", ttl, "get")
 		cmds = append(cmds, redis.NewStatusCmd(ctx, "set", key, v, "px", ttl), oldR)
 	}
+	records := len(cmds) // what follows is earlier stores' clean-up
 	cmds = s.pendingCmds(ctx, cmds)
 	if len(cmds) == 0 {
 		return nil
@@ -517,7 +533,7 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 		s.replaced(oldR, h.ReauthID, s.reauthKey)
 	}
 	recordsErr := false
-	for _, c := range cmds {
+	for _, c := range cmds[:records] {
 		if c != end && c.Err() != nil && !errors.Is(c.Err(), redis.Nil) {
 			recordsErr = true
 		}
@@ -544,7 +560,7 @@ func (s *EAPStore) finish(ctx context.Context, c *eap.Conversation, data []byte,
 			if w := s.shareWindow(c); s.now().UnixMilli()/s.window-w <= 1 {
 				s.staleMu.Lock()
 				if len(s.decrs) < maxStale {
-					s.decrs = append(s.decrs, s.shareKey(c.Peer, w))
+					s.decrs = append(s.decrs, pendingDecr{s.shareKey(c.Peer, w), w})
 				}
 				s.staleMu.Unlock()
 			}
@@ -574,7 +590,7 @@ func (s *EAPStore) replaced(cmd *redis.StringCmd, name string, key func(string) 
 	s.staleMu.Unlock()
 }
 
-func (s *EAPStore) takeStale() (stale, decrs []string) {
+func (s *EAPStore) takeStale() (stale []string, decrs []pendingDecr) {
 	s.staleMu.Lock()
 	defer s.staleMu.Unlock()
 	stale, decrs = s.stale, s.decrs
