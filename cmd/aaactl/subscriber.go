@@ -248,6 +248,18 @@ func (c *subCmd) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseNoArgs is parse for a command that takes flags only.
+func (c *subCmd) parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %s", shownArg(pos[0]))
+	}
+	return nil
+}
+
 // open loads the configuration and connects to the store: store.backend
 // redis only.
 func (c *subCmd) open() error {
@@ -295,12 +307,8 @@ func (c *subCmd) add(args []string) error {
 	amfHex := fs.String("amf", defaultAMF, "AMF (4 hex digits)")
 	sqnHex := fs.String("sqn", defaultSQN, "the last SQN issued (12 hex digits)")
 	update := fs.Bool("update", false, "replace the keys and AMF of a stored subscriber (never lowering its SQN)")
-	pos, err := c.parse(fs, args)
-	if err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	if err := checkIMSI("--imsi", *imsi); err != nil {
 		return err
@@ -501,12 +509,8 @@ func (c *subCmd) allIMSIs() ([]string, error) {
 
 func (c *subCmd) list(args []string) error {
 	fs := c.flags("list")
-	pos, err := c.parse(fs, args)
-	if err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	if err := c.open(); err != nil {
 		return err
@@ -609,18 +613,15 @@ func (c *subCmd) export(args []string) error {
 	fs := c.flags("export")
 	withKeys := fs.Bool("with-keys", false, "include K and OPc in the clear (the output is then secret)")
 	out := fs.String("out", "", "write to this new file (mode 0600) instead of stdout")
-	pos, err := c.parse(fs, args)
-	if err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	if err := c.open(); err != nil {
 		return err
 	}
 	var sealer *hss.Sealer
 	if *withKeys {
+		var err error
 		if sealer, err = c.sealer(); err != nil {
 			return err
 		}
@@ -738,12 +739,8 @@ func (c *subCmd) provision(args []string) error {
 	format := fs.String("format", "csv", "csv (imsi,k,opc,amf,sqn) or json")
 	amfHex := fs.String("amf", defaultAMF, "AMF (4 hex digits)")
 	noStore := fs.Bool("no-store", false, "only write the file (no --config needed)")
-	pos, err := c.parse(fs, args)
-	if err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	imsis, err := imsiRange(*start, *count)
 	if err != nil {
@@ -899,12 +896,8 @@ func writeProvision(dst io.Writer, subs []hss.Subscriber, format string) error {
 
 func (c *subCmd) rewrap(args []string) error {
 	fs := c.flags("rewrap")
-	pos, err := c.parse(fs, args)
-	if err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %s", shownArg(pos[0]))
 	}
 	if err := c.open(); err != nil {
 		return err

@@ -123,16 +123,26 @@ func (s *EAPStore) Get(_ context.Context, id eap.ConversationID, c *eap.Conversa
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	p, ok := sh.m[id]
+	p, ok := s.liveLocked(sh, id)
 	if !ok {
-		return eap.ErrConversationNotFound
-	}
-	if !s.now().Before(p.Expires) {
-		s.deleteLocked(sh, id, p)
 		return eap.ErrConversationNotFound
 	}
 	*c = *p
 	return nil
+}
+
+// liveLocked returns id's conversation if it has not expired; an expired
+// one is deleted on the way.
+func (s *EAPStore) liveLocked(sh *memShard, id eap.ConversationID) (*eap.Conversation, bool) {
+	p, ok := sh.m[id]
+	if !ok {
+		return nil, false
+	}
+	if !s.now().Before(p.Expires) {
+		s.deleteLocked(sh, id, p)
+		return nil, false
+	}
+	return p, true
 }
 
 // ConversationSize estimates the bytes a stored conversation holds: the
@@ -295,12 +305,8 @@ func (s *EAPStore) end(id eap.ConversationID, version uint32) error {
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	p, ok := sh.m[id]
+	p, ok := s.liveLocked(sh, id)
 	if !ok {
-		return eap.ErrConversationNotFound
-	}
-	if !s.now().Before(p.Expires) {
-		s.deleteLocked(sh, id, p)
 		return eap.ErrConversationNotFound
 	}
 	if p.Version != version {
