@@ -365,29 +365,29 @@ func testOneWriterWins(t *testing.T, open Open) {
 	if err := s.Put(ctx, &c); err != nil {
 		t.Fatal(err)
 	}
+	// Every racer reads version 1 first; then all write at once.
 	const n = 32
-	var wins, deletes atomic.Int32
+	copies := make([]eap.Conversation, n)
+	for i := range copies {
+		if err := s.Get(ctx, c.ID, &copies[i]); err != nil || copies[i].Version != 1 {
+			t.Fatalf("read %d: %v, version %d", i, err, copies[i].Version)
+		}
+	}
+	var wins atomic.Int32
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var cp eap.Conversation
-			if err := s.Get(ctx, c.ID, &cp); err != nil {
-				return
-			}
-			if cp.Version != 1 {
-				return // read after another's write: not a racer
-			}
+			cp := &copies[i]
+			<-start
 			var err error
 			if i%2 == 0 {
 				cp.LastID = byte(i)
-				err = s.Put(ctx, &cp)
+				err = s.Put(ctx, cp)
 			} else {
 				err = end(ctx, s, c.ID, cp.Version, clk.now())
-				if err == nil {
-					deletes.Add(1)
-				}
 			}
 			if err == nil {
 				wins.Add(1)
@@ -396,9 +396,10 @@ func testOneWriterWins(t *testing.T, open Open) {
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	if wins.Load() != 1 {
-		t.Fatalf("%d of the racers on version 1 wrote, want exactly 1", wins.Load())
+		t.Fatalf("%d of the %d racers on version 1 wrote, want exactly 1", wins.Load(), n)
 	}
 }
 
