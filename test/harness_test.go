@@ -173,6 +173,9 @@ type serverConfig struct {
 	// RedisAddrs are more store.redis.addrs after RedisAddr: with it,
 	// the seeds of a Redis Cluster.
 	RedisAddrs []string
+	// RedisMasterName is store.redis.master_name: with it, RedisAddr
+	// (and RedisAddrs) are Sentinels.
+	RedisMasterName string
 	// HSSExtra is YAML added under hss:, indented as EAPExtra's.
 	HSSExtra []string
 	// Extra is YAML added at the top level (e.g. an admin section).
@@ -347,6 +350,9 @@ func (c serverConfig) yaml(subscribersCSV string) string {
 			addrs = append(addrs, yamlString(a))
 		}
 		fmt.Fprintf(&b, "store:\n  backend: redis\n  redis:\n    addrs: [%s]\n", strings.Join(addrs, ", "))
+		if c.RedisMasterName != "" {
+			fmt.Fprintf(&b, "    master_name: %s\n", yamlString(c.RedisMasterName))
+		}
 	} else {
 		fmt.Fprintf(&b, "store:\n  backend: memory\n")
 	}
