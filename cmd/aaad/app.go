@@ -93,6 +93,9 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	)
 	switch cfg.Store.Backend {
 	case "redis":
+		// go-redis's own notices (a Sentinel switch, a pool dial
+		// failure) go to aaad's log, structured, not to stderr in text.
+		redis.SetLogger(redisLogger{log.Named("redis")})
 		a.rdb = redisstore.NewClient(cfg.Store.Redis)
 		rs := redisstore.NewSubscriberStore(a.rdb, cfg.Store.Redis.Prefix)
 		stateSealer, err := newStateSealer(cfg.HSS)
@@ -373,4 +376,14 @@ func newStateSealer(c hss.Config) (*redisstore.StateSealer, error) {
 		return nil, fmt.Errorf("hss key-encryption keys: %w", err)
 	}
 	return s, nil
+}
+
+// redisLogger is go-redis's logger (redis.SetLogger) on zap: its lines
+// name addresses and master names, never a password.
+type redisLogger struct{ log *zap.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	if ce := l.log.Check(zap.WarnLevel, "go-redis"); ce != nil {
+		ce.Write(zap.String("message", fmt.Sprintf(format, v...)))
+	}
 }
