@@ -2,8 +2,8 @@ package redisstore
 
 import (
 	"context"
-	"runtime"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
