@@ -3,7 +3,9 @@
 #   - eapol_test built from Debian's `wpa` source package WITH the USIM simulator
 #     (Debian's own eapoltest package has no USIM simulator, so it cannot do
 #     EAP-AKA/AKA' with a K:OPc:SQN password; see configs/eapol_test/README.md);
-#   - redis-server and redis-cli (redis-tools) from Debian.
+#   - redis-server and redis-cli (redis-tools) from Debian;
+#   - freeDiameterd (Debian's freediameterd) and its acl_wl.fdx extension
+#     (freediameter-extensions) as the Diameter relay of internal/fdtest.
 #
 # The eapol_test binary is cached at
 #   ${AAA_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aaa-test}/bin/eapol_test
@@ -159,6 +161,19 @@ if [[ ${#redis_pkgs[@]} -gt 0 ]]; then
 	apt_install "${redis_pkgs[@]}"
 	command -v redis-server >/dev/null 2>&1 || die "redis-server installed but not on PATH"
 	command -v redis-cli >/dev/null 2>&1 || die "redis-tools installed but redis-cli not on PATH"
+fi
+
+# freeDiameterd (Debian's freediameterd) and its extensions (Debian's
+# freediameter-extensions, which has the acl_wl.fdx that admits peers) for the
+# Diameter tests: internal/fdtest runs it as a relay between go-diameter peers.
+FD_EXT_DIR=/usr/lib/freeDiameter
+fd_pkgs=()
+command -v freeDiameterd >/dev/null 2>&1 || fd_pkgs+=(freediameterd)
+[[ -f "$FD_EXT_DIR/acl_wl.fdx" ]] || fd_pkgs+=(freediameter-extensions)
+if [[ ${#fd_pkgs[@]} -gt 0 ]]; then
+	apt_install "${fd_pkgs[@]}"
+	command -v freeDiameterd >/dev/null 2>&1 || die "freediameterd installed but freeDiameterd not on PATH"
+	[[ -f "$FD_EXT_DIR/acl_wl.fdx" ]] || die "freediameter-extensions installed but $FD_EXT_DIR/acl_wl.fdx is missing"
 fi
 
 echo "$EAPOL_TEST"

@@ -37,6 +37,7 @@ var importRules = struct {
 		"store/memory":       {"aka", "eap", "hss"},
 		"store/redisstore":   {"aka", "eap", "hss"},
 		"internal/redistest": {},
+		"internal/fdtest":    {},
 	},
 	forbiddenStd: map[string][]string{
 		"milenage":     {"net", "os", "io/fs", "log"},
