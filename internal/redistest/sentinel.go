@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -273,47 +271,17 @@ func tryProc(t testing.TB, bin, readyText string, args []string) (string, error)
 		cancel()
 		t.Fatalf("start redis-server: %v", err)
 	}
-	var (
-		mu     sync.Mutex
-		logged []string
-	)
-	ready := make(chan bool, 1)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(out)
-		sent := false
-		for sc.Scan() {
-			line := sc.Text()
-			if sent {
-				continue
-			}
-			mu.Lock()
-			logged = append(logged, line)
-			mu.Unlock()
-			if strings.Contains(strings.ToLower(line), readyText) {
-				ready <- true
-				sent = true
-			}
-		}
-		if !sent {
-			ready <- false
-		}
-	}()
+	watch := watchLog(out, readyText)
 	stop := func() {
 		cancel()
-		<-exited // the pipe is read to its end before Wait closes it
+		<-watch.exited // the pipe is read to its end before Wait closes it
 		cmd.Wait()
 	}
-	logText := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return strings.Join(logged, "\n")
-	}
+	logText := watch.text
 	timer := time.NewTimer(sentinelTimeout)
 	defer timer.Stop()
 	select {
-	case ok := <-ready:
+	case ok := <-watch.ready:
 		if !ok {
 			stop()
 			log := logText()
