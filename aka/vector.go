@@ -39,6 +39,13 @@ var (
 	// ErrVectorRate: the subscriber has had as many vectors as its rate
 	// allows for now; its SQN must not be run up (TS 33.102 C.2.2).
 	ErrVectorRate = errors.New("aka: vector rate for the subscriber exceeded")
+	// ErrNotAuthorized: the subscriber exists but may not use this
+	// access or method (an HSS over SWx answering
+	// DIAMETER_ERROR_USER_NO_NON_3GPP_SUBSCRIPTION, ROAMING_NOT_ALLOWED,
+	// RAT_NOT_ALLOWED or AUTH_SCHEME_NOT_SUPPORTED, or a profile whose
+	// Non-3GPP-IP-Access is barred). A clean reject, like
+	// ErrUnknownSubscriber.
+	ErrNotAuthorized = errors.New("aka: subscriber not authorized for this access")
 	// ErrAUTSInvalid: AUTS failed its MAC-S check (TS 33.102 6.3.5).
 	ErrAUTSInvalid = errors.New("aka: AUTS MAC-S mismatch")
 )

@@ -82,16 +82,20 @@ func (h *testHSS) Vector(_ context.Context, imsi, nn string) (aka.Vector, error)
 	return v, nil
 }
 
-func (h *testHSS) Resync(_ context.Context, imsi string, rand *[16]byte, auts *[14]byte) error {
+func (h *testHSS) Resync(ctx context.Context, imsi, nn string, rand *[16]byte, auts *[14]byte) (aka.Vector, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	sqnMS, err := aka.VerifyAUTS(testCipher(), rand, auts)
 	if err != nil {
-		return err
+		h.mu.Unlock()
+		return aka.Vector{}, err
 	}
 	h.resyncs++
 	h.sqn, err = h.sqn.AfterResync(sqnMS, aka.DefaultINDBits)
-	return err
+	h.mu.Unlock()
+	if err != nil {
+		return aka.Vector{}, err
+	}
+	return h.Vector(ctx, imsi, nn)
 }
 
 // peer is a USIM-backed EAP-AKA/AKA' peer.

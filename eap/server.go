@@ -27,9 +27,22 @@ type VectorSource interface {
 	// already derived (Vector.Prime), as an HSS over SWx does.
 	Vector(ctx context.Context, imsi, networkName string) (aka.Vector, error)
 	// Resync hands the HSS the AUTS a USIM returned for rand
-	// (TS 33.102 6.3.5); the next Vector is fresh for that USIM.
-	// aka.ErrAUTSInvalid means the AUTS did not verify.
-	Resync(ctx context.Context, imsi string, rand *[aka.RANDLen]byte, auts *[aka.AUTSLen]byte) error
+	// (TS 33.102 6.3.5) and returns a vector fresh for that USIM, for
+	// networkName as Vector does: over SWx the resynchronisation is a
+	// MAR that carries RAND || AUTS and brings the new vector back in
+	// the same round trip. aka.ErrAUTSInvalid means the AUTS did not
+	// verify.
+	Resync(ctx context.Context, imsi, networkName string, rand *[aka.RANDLen]byte, auts *[aka.AUTSLen]byte) (aka.Vector, error)
+}
+
+// Registrar is told of each subscriber that has proven itself, before it
+// gets EAP-Success: over SWx this registers the AAA server with the HSS
+// (Server-Assignment-Request) and fetches the subscriber's non-3GPP
+// profile. aka.ErrNotAuthorized or aka.ErrUnknownSubscriber refuses access
+// (EAP-Failure); any other error gets no answer, and the access point
+// retries.
+type Registrar interface {
+	Register(ctx context.Context, imsi string) error
 }
 
 // Outcome is what the transport does with a Result.
@@ -87,6 +100,7 @@ const (
 	ReasonPeerFull
 	ReasonPeerMismatch
 	ReasonVectorRate
+	ReasonNotAuthorized
 	numReasons
 )
 
@@ -112,6 +126,7 @@ var reasonNames = [numReasons]string{
 	ReasonPeerFull:             "client_share_full",
 	ReasonPeerMismatch:         "wrong_client",
 	ReasonVectorRate:           "vector_rate",
+	ReasonNotAuthorized:        "not_authorized",
 }
 
 func (r Reason) String() string {
@@ -233,6 +248,9 @@ type ServerConfig struct {
 	// Identities decrypts privacy-protected identities; nil treats them
 	// as unknown identities.
 	Identities IdentityDecrypter
+	// Registrar, when set, is told of every subscriber that proved
+	// itself, before the EAP-Success (nil: nobody is told).
+	Registrar Registrar
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -248,6 +266,7 @@ type Server struct {
 	reauth      ReauthPolicy
 	resultInd   bool
 	identities  IdentityDecrypter
+	registrar   Registrar
 	now         func() time.Time
 	vectors     VectorSource
 	store       Store
@@ -293,6 +312,7 @@ func NewServer(cfg ServerConfig, vectors VectorSource, store Store) (*Server, er
 		reauth:      cfg.FastReauth,
 		resultInd:   cfg.ResultIndications,
 		identities:  cfg.Identities,
+		registrar:   cfg.Registrar,
 		now:         now,
 		vectors:     vectors,
 		store:       store,
@@ -594,7 +614,7 @@ func (s *Server) proceed(ctx context.Context, c *Conversation, buf []byte, res *
 	switch id.Kind {
 	case IdentityPermanent:
 		c.IMSI = string(id.Value)
-		return s.sendChallenge(ctx, c, buf, res)
+		return s.sendChallenge(ctx, c, buf, res, nil)
 	case IdentityPseudonym:
 		imsi, err := s.lookupPseudonym(ctx, id)
 		if err != nil {
@@ -606,7 +626,7 @@ func (s *Server) proceed(ctx context.Context, c *Conversation, buf []byte, res *
 			return s.sendIdentityRequest(ctx, c, AttrPermanentIDReq, buf, res)
 		}
 		c.IMSI = imsi
-		return s.sendChallenge(ctx, c, buf, res)
+		return s.sendChallenge(ctx, c, buf, res, nil)
 	case IdentityReauth:
 		if s.reauth.Enabled && id.Method == c.Method {
 			var rec ReauthRecord
@@ -773,16 +793,34 @@ func reauthPrefix(m Type) byte {
 
 // sendChallenge fetches a vector, derives the keys and sends AKA-Challenge,
 // with the next pseudonym and re-authentication identity encrypted in it.
-func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte, res *Result) error {
+// With auts, the vector comes from the resynchronisation of the USIM's SQN
+// (TS 33.102 6.3.5) with the AUTS it sent for c.RAND.
+func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte, res *Result, auts *[aka.AUTSLen]byte) error {
 	var nn string
 	if c.Method == TypeAKAPrime {
 		nn = s.networkName
 	}
-	v, err := s.vectors.Vector(ctx, c.IMSI, nn)
+	var (
+		v   aka.Vector
+		err error
+	)
+	if auts != nil {
+		v, err = s.vectors.Resync(ctx, c.IMSI, nn, &c.RAND, auts)
+	} else {
+		v, err = s.vectors.Vector(ctx, c.IMSI, nn)
+	}
 	defer v.Clear()
 	if err != nil {
+		if auts != nil && (errors.Is(err, aka.ErrAUTSInvalid) || errors.Is(err, aka.ErrUnknownSubscriber)) {
+			s.fail(ctx, c, c.LastID, ReasonSyncFailure, buf, res)
+			return nil
+		}
 		if errors.Is(err, aka.ErrUnknownSubscriber) {
 			s.fail(ctx, c, c.LastID, ReasonUnknownSubscriber, buf, res)
+			return nil
+		}
+		if errors.Is(err, aka.ErrNotAuthorized) {
+			s.fail(ctx, c, c.LastID, ReasonNotAuthorized, buf, res)
 			return nil
 		}
 		if errors.Is(err, aka.ErrVectorRate) {
@@ -950,15 +988,8 @@ func (s *Server) handleSyncFailure(ctx context.Context, c *Conversation, m *AKAM
 	}
 	var auts [aka.AUTSLen]byte
 	copy(auts[:], m.Attrs.AUTS)
-	if err := s.vectors.Resync(ctx, c.IMSI, &c.RAND, &auts); err != nil {
-		if errors.Is(err, aka.ErrAUTSInvalid) || errors.Is(err, aka.ErrUnknownSubscriber) {
-			s.fail(ctx, c, m.Packet.Identifier, ReasonSyncFailure, buf, res)
-			return nil
-		}
-		return fmt.Errorf("eap: resync: %w", err)
-	}
 	c.Resynced = true
-	return s.sendChallenge(ctx, c, buf, res)
+	return s.sendChallenge(ctx, c, buf, res, &auts)
 }
 
 func (s *Server) handleChallenge(ctx context.Context, c *Conversation, msg []byte, m *AKAMessage, buf []byte, res *Result) error {
@@ -1047,7 +1078,7 @@ func (s *Server) handleReauth(ctx context.Context, c *Conversation, msg []byte, 
 		// eap_aka_fullauth).
 		c.Reauth = false
 		c.NextReauthID = ""
-		return s.sendChallenge(ctx, c, buf, res)
+		return s.sendChallenge(ctx, c, buf, res, nil)
 	}
 	return s.authenticated(ctx, c, a.Has(AttrResultInd), m.Packet.Identifier, buf, res)
 }
@@ -1058,6 +1089,17 @@ func (s *Server) handleReauth(ctx context.Context, c *Conversation, msg []byte, 
 // backend fault is an error (no answer, the access point retries), never
 // a rejection of a peer that proved itself.
 func (s *Server) authenticated(ctx context.Context, c *Conversation, peerResultInd bool, id uint8, buf []byte, res *Result) error {
+	if s.registrar != nil {
+		if err := s.registrar.Register(ctx, c.IMSI); err != nil {
+			if errors.Is(err, aka.ErrNotAuthorized) || errors.Is(err, aka.ErrUnknownSubscriber) {
+				// Proven but not allowed (barred): EAP-Failure, which
+				// a peer accepts at any point (RFC 3748 4.2).
+				s.fail(ctx, c, id, ReasonNotAuthorized, buf, res)
+				return nil
+			}
+			return fmt.Errorf("eap: register: %w", err)
+		}
+	}
 	if !s.resultInd || !peerResultInd {
 		s.succeed(ctx, c, id, buf, res)
 		return nil

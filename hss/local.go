@@ -98,9 +98,17 @@ func (l *Local) Vector(ctx context.Context, imsi, networkName string) (aka.Vecto
 	return v, nil
 }
 
-// Resync verifies the AUTS a USIM sent for rand and moves the subscriber's
-// SQN past the USIM's (TS 33.102 6.3.5).
-func (l *Local) Resync(ctx context.Context, imsi string, rand *[aka.RANDLen]byte, auts *[aka.AUTSLen]byte) error {
+// Resync verifies the AUTS a USIM sent for rand, moves the subscriber's
+// SQN past the USIM's (TS 33.102 6.3.5) and returns a vector fresh for it,
+// for networkName as Vector does.
+func (l *Local) Resync(ctx context.Context, imsi, networkName string, rand *[aka.RANDLen]byte, auts *[aka.AUTSLen]byte) (aka.Vector, error) {
+	if err := l.resync(ctx, imsi, rand, auts); err != nil {
+		return aka.Vector{}, err
+	}
+	return l.Vector(ctx, imsi, networkName)
+}
+
+func (l *Local) resync(ctx context.Context, imsi string, rand *[aka.RANDLen]byte, auts *[aka.AUTSLen]byte) error {
 	rec, err := l.store.Record(ctx, imsi)
 	if err != nil {
 		return err

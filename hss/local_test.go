@@ -129,10 +129,7 @@ func TestLocal_ResyncMovesPastUSIMAndNeverBack(t *testing.T) {
 			}
 			issued := recoverSQN(t, &v)
 			a := auts(t, &v.RAND, aka.MakeSQN(tc.msSEQ, 3, bits))
-			if err := l.Resync(ctx, "001010000000001", &v.RAND, &a); err != nil {
-				t.Fatal(err)
-			}
-			v2, err := l.Vector(ctx, "001010000000001", "")
+			v2, err := l.Resync(ctx, "001010000000001", "", &v.RAND, &a)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +151,7 @@ func TestLocal_ResyncRejectsForgedAUTS(t *testing.T) {
 	before, _ := store.SQN("001010000000001")
 	a := auts(t, &v.RAND, aka.MakeSQN(1<<30, 0, aka.DefaultINDBits))
 	a[13] ^= 1
-	if err := l.Resync(ctx, "001010000000001", &v.RAND, &a); !errors.Is(err, aka.ErrAUTSInvalid) {
+	if _, err := l.Resync(ctx, "001010000000001", "", &v.RAND, &a); !errors.Is(err, aka.ErrAUTSInvalid) {
 		t.Fatalf("err = %v, want ErrAUTSInvalid", err)
 	}
 	if after, _ := store.SQN("001010000000001"); after != before {
