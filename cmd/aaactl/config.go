@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -16,13 +18,53 @@ import (
 
 // ctlConfig is what aaactl reads of aaad's configuration file: the hss
 // and store sections, decoded into aaad's own types so that the keys mean
-// the same. Everything else (radius, eap, log, admin...) is aaad's and is
-// ignored, so aaactl takes aaad's whole file or a file with only these
-// two sections. aaad refuses unknown keys; aaactl leaves that to
-// `aaad --check-config` and checks only what it uses.
+// the same, and the admin section's listen and token_file. Everything
+// else (radius, eap, log...) is aaad's and is ignored, so aaactl takes
+// aaad's whole file or a file with only the sections it uses. aaad
+// refuses unknown keys; aaactl leaves that to `aaad --check-config` and
+// checks only what it uses.
 type ctlConfig struct {
 	HSS   hss.Config     `yaml:"hss"`
 	Store ctlStoreConfig `yaml:"store"`
+	Admin ctlAdminConfig `yaml:"admin"`
+}
+
+// ctlAdminConfig is what aaactl uses of the admin section (aaad's
+// AdminConfig): where aaad's admin endpoint listens, and the token that
+// commands over TCP need. Checked by the commands that use it
+// (adminEndpoint), not by parseCtlConfig: the subscriber commands do not.
+type ctlAdminConfig struct {
+	Listen    string `yaml:"listen"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// adminUnixPrefix starts an admin.listen that names a unix socket.
+const adminUnixPrefix = "unix:"
+
+// adminEndpoint is admin.listen as a network ("tcp" or "unix") and an
+// address, checked as aaad checks it. Errors name the key, never the
+// value.
+func (c *ctlAdminConfig) adminEndpoint() (network, address string, err error) {
+	if c.Listen == "" {
+		return "", "", errors.New("admin.listen: not set: aaad serves no admin endpoint with this configuration")
+	}
+	if path, ok := strings.CutPrefix(c.Listen, adminUnixPrefix); ok {
+		if !filepath.IsAbs(path) || strings.ContainsRune(path, 0) {
+			return "", "", errors.New("admin.listen: the unix socket wants an absolute path (unix:/run/aaad/admin.sock)")
+		}
+		return "unix", filepath.Clean(path), nil
+	}
+	ap, err := netip.ParseAddrPort(c.Listen)
+	if err != nil {
+		return "", "", errors.New("admin.listen: want a loopback ip:port or unix:/path")
+	}
+	if !ap.Addr().IsLoopback() {
+		return "", "", errors.New("admin.listen: must be a loopback address (or unix:/path)")
+	}
+	if ap.Port() == 0 {
+		return "", "", errors.New("admin.listen: port 0: aaad picks a port of its own at each start; give it a fixed one")
+	}
+	return "tcp", c.Listen, nil
 }
 
 // ctlStoreConfig is the store section (as aaad's StoreConfig).

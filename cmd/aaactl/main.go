@@ -12,6 +12,12 @@
 // the key-encryption keys of hss.key_file or hss.key_env: K and OPc go in
 // sealed and come out only when asked (export --with-keys).
 // docs/provisioning.md tells the whole story.
+//
+//	aaactl --config FILE deregister IMSI
+//
+// ends a subscriber's registration through the running aaad, over its
+// admin endpoint (admin.listen: a unix socket, or loopback TCP with the
+// token of admin.token_file); docs/operations.md, "The admin endpoint".
 package main
 
 import (
@@ -38,18 +44,21 @@ commands:
   subscriber  manage the subscribers of the shared store (store.backend: redis)
               add | import | export | show | delete | list | provision | rewrap
               ('aaactl subscriber help' for each one's flags)
+  deregister  end a subscriber's registration through the running aaad
+              IMSI (over admin.listen; 'aaactl deregister --help')
 
---config FILE is aaad's configuration (only its hss and store sections are
-read; a file with just those two will do). The subscriber commands need it,
-except provision --no-store.
+--config FILE is aaad's configuration (only its hss, store and admin
+sections are read; a file with just those will do). The subscriber commands
+need it, except provision --no-store; deregister needs its admin.listen
+(and admin.token_file over TCP).
 `
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes: 0 done, 1 failed (the store, a file, a bad row), 2 the
-// command line was wrong.
+// Exit codes: 0 done, 1 failed (the store, a file, a bad row, aaad
+// refusing or unreachable), 2 the command line was wrong.
 const (
 	exitFailed = 1
 	exitUsage  = 2
@@ -61,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	global := flag.NewFlagSet("aaactl", flag.ContinueOnError)
 	global.SetOutput(stderr)
 	global.Usage = func() {}
-	configPath := global.String("config", "", "aaad's configuration file (its hss and store sections)")
+	configPath := global.String("config", "", "aaad's configuration file (its hss, store and admin sections)")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -86,6 +95,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "subscriber":
 		return subscriber(ctx, *configPath, args[1:], stdout, stderr)
+	case "deregister":
+		return deregister(ctx, *configPath, args[1:], stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"expvar"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -267,7 +263,7 @@ func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 
 	var admin *http.Server
 	if a.cfg.Admin.Listen != "" {
-		admin, err = a.startAdmin()
+		admin, err = a.startAdmin(a.adminCommands())
 		if err != nil {
 			conn.Close()
 			return fmt.Errorf("admin.listen: %w", err)
@@ -299,57 +295,6 @@ wait:
 		return err
 	}
 	return nil
-}
-
-func (a *app) startAdmin() (*http.Server, error) {
-	ln, err := net.Listen("tcp", a.cfg.Admin.Listen)
-	if err != nil {
-		return nil, err
-	}
-	stats := &a.radius.Stats
-	expvar.Publish("radius", expvar.Func(func() any { return stats.Snapshot() }))
-	expvar.Publish("radius_clients", expvar.Func(func() any { return a.radius.ClientStats() }))
-	expvar.Publish("eap_store", expvar.Func(func() any {
-		if a.convs == nil {
-			return map[string]string{"backend": a.cfg.Store.Backend}
-		}
-		p, r := a.convs.Records()
-		return map[string]int64{"conversations": int64(a.convs.Len()), "conversation_bytes": a.convs.Bytes(),
-			"pseudonyms": int64(p), "reauth_contexts": int64(r)}
-	}))
-	// Goroutines and the Redis pool: what an outage of the store must
-	// not grow (docs/architecture.md, "When Redis is down or slow").
-	expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
-	if a.rdb != nil {
-		rdb := a.rdb
-		expvar.Publish("redis_pool", expvar.Func(func() any {
-			st := rdb.PoolStats()
-			m := make(map[string]uint64, 16)
-			add := func(prefix string, hits, misses, timeouts, waits, total, idle, stale, pending uint32) {
-				m[prefix+"hits"], m[prefix+"misses"], m[prefix+"timeouts"] = uint64(hits), uint64(misses), uint64(timeouts)
-				m[prefix+"wait_count"], m[prefix+"total_conns"], m[prefix+"idle_conns"] = uint64(waits), uint64(total), uint64(idle)
-				m[prefix+"stale_conns"], m[prefix+"pending_requests"] = uint64(stale), uint64(pending)
-			}
-			add("", st.Hits, st.Misses, st.Timeouts, st.WaitCount, st.TotalConns, st.IdleConns, st.StaleConns, st.PendingRequests)
-			if p := st.PipelineStats; p != nil { // pipelines' own pool
-				add("pipeline_", p.Hits, p.Misses, p.Timeouts, p.WaitCount, p.TotalConns, p.IdleConns, p.StaleConns, p.PendingRequests)
-			}
-			return m
-		}))
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/debug/vars", expvar.Handler())
-	if a.cfg.Admin.PProf {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	a.log.Info("admin listening", zap.String("addr", ln.Addr().String()), zap.Bool("pprof", a.cfg.Admin.PProf))
-	return srv, nil
 }
 
 // newStateSealer seals the session keys the Redis store keeps, under keys

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -57,11 +58,74 @@ type StoreConfig struct {
 	Redis   redisstore.Config `yaml:"redis"`
 }
 
-// AdminConfig is the admin section: counters (expvar) and, when asked,
-// pprof, on a loopback listener.
+// AdminConfig is the admin section: the admin endpoint (admin.go), on a
+// loopback address or a unix socket. It serves the counters (expvar) and,
+// when asked, pprof, and takes the runtime commands (POST /v1/...).
 type AdminConfig struct {
+	// Listen is a loopback ip:port, or unix:/absolute/path for a unix
+	// socket (mode 0600).
 	Listen string `yaml:"listen"`
 	PProf  bool   `yaml:"pprof"`
+	// TokenFile names a file holding the bearer token that commands over
+	// TCP need (read at start). Without it, commands are refused over
+	// TCP; over a unix socket the socket's file mode is the control.
+	TokenFile string `yaml:"token_file"`
+}
+
+// adminUnixPrefix starts an admin.listen that names a unix socket.
+const adminUnixPrefix = "unix:"
+
+// maxUnixPath is the longest path a unix socket may have: sun_path holds
+// 108 bytes on Linux, the last for the NUL.
+const maxUnixPath = 107
+
+// adminListenAddr splits an admin.listen into a network ("tcp" or "unix")
+// and an address. Its errors name the key, never the value.
+func adminListenAddr(listen string) (network, address string, err error) {
+	if path, ok := strings.CutPrefix(listen, adminUnixPrefix); ok {
+		switch {
+		case path == "":
+			return "", "", errors.New("admin.listen: unix: wants a path (unix:/run/aaad/admin.sock)")
+		case strings.ContainsRune(path, 0) || !filepath.IsAbs(path):
+			return "", "", errors.New("admin.listen: the unix socket wants an absolute path (unix:/run/aaad/admin.sock)")
+		case strings.HasSuffix(path, "/"):
+			return "", "", errors.New("admin.listen: the unix socket path names a directory; want a file name in it")
+		case len(path) > maxUnixPath:
+			return "", "", fmt.Errorf("admin.listen: the unix socket path is too long (at most %d bytes)", maxUnixPath)
+		}
+		return "unix", filepath.Clean(path), nil
+	}
+	ap, err := netip.ParseAddrPort(listen)
+	if err != nil {
+		return "", "", errors.New("admin.listen: want a loopback ip:port or unix:/path")
+	}
+	if !ap.Addr().IsLoopback() {
+		// Counters and profiles are for operators on the box; they
+		// are not authenticated.
+		return "", "", errors.New("admin.listen: must be a loopback address (or unix:/path): the admin endpoint is for operators on this host")
+	}
+	return "tcp", listen, nil
+}
+
+func (c *AdminConfig) validate() error {
+	var errs []error
+	if c.Listen != "" {
+		if _, _, err := adminListenAddr(c.Listen); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.TokenFile != "" && c.Listen == "" {
+		errs = append(errs, errors.New("admin.token_file: set without admin.listen: there is no admin endpoint to guard"))
+	}
+	return errors.Join(errs...)
+}
+
+// warnings: a token file that a unix socket does not use.
+func (c *AdminConfig) warnings() []string {
+	if c.TokenFile != "" && strings.HasPrefix(c.Listen, adminUnixPrefix) {
+		return []string{"admin.token_file: not used with a unix socket admin.listen: the socket's file mode (0600) is its access control"}
+	}
+	return nil
 }
 
 func (c *Config) setDefaults() {
@@ -112,16 +176,7 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, errors.New("store.backend: want memory or redis"))
 	}
-	if c.Admin.Listen != "" {
-		ap, err := netip.ParseAddrPort(c.Admin.Listen)
-		if err != nil {
-			errs = append(errs, errors.New("admin.listen: want ip:port"))
-		} else if !ap.Addr().IsLoopback() {
-			// Counters and profiles are for operators on the box; they
-			// are not authenticated.
-			errs = append(errs, errors.New("admin.listen: must be a loopback address"))
-		}
-	}
+	errs = append(errs, c.Admin.validate())
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, errors.New("shutdown_grace: negative"))
 	}
@@ -143,6 +198,7 @@ func (c *Config) Warnings() []string {
 	if sum > c.EAP.MaxConversations {
 		ws = append(ws, "radius.clients[].max_conversations: the clients' shares add up to more than eap.max_conversations: a client can crowd out the others")
 	}
+	ws = append(ws, c.Admin.warnings()...)
 	return ws
 }
 
