@@ -37,6 +37,11 @@ type Client struct {
 	// duplicate cache.
 	MaxConversations   int
 	DuplicateCacheSize int
+	// DASAddr and DASPort are where Disconnect-Requests for the client's
+	// sessions go (RFC 5176): DASAddr when valid, else the address the
+	// session's Access-Request came from.
+	DASAddr netip.Addr
+	DASPort uint16
 
 	// sock is the index of the socket the client's datagrams are steered
 	// to (Listener).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,6 +17,12 @@ type Config struct {
 	Clients []ClientConfig `yaml:"clients"`
 	// SessionTimeout, when set, is sent in Access-Accept (RFC 2865 5.27).
 	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// SessionLifetime is how long the session table (SetSessions) keeps a
+	// session opened by an Access-Accept when SessionTimeout is not set
+	// (with it, the session ends at the Session-Timeout the Accept sent).
+	// Set it above the access points' own session lifetime: a session
+	// forgotten early cannot be ended on an RTR.
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
 	// Workers is how many requests are processed at once; each reads its
 	// own datagram. Each waits for its vector source, so a remote HSS needs
 	// more of them than the built-in one. Datagrams beyond what they take
@@ -63,10 +70,70 @@ type ClientConfig struct {
 	// that a client that floods fills only its own share.
 	MaxConversations   int `yaml:"max_conversations"`
 	DuplicateCacheSize int `yaml:"duplicate_cache_size"`
+	// DAS is where Disconnect-Requests (RFC 5176) for this client's
+	// sessions go, an IP address or ip:port; unset, to the address the
+	// session's Access-Request came from. DASPort is the port when DAS
+	// names none; unset, 3799.
+	DAS     string `yaml:"das"`
+	DASPort int    `yaml:"das_port"`
 }
 
 // String keeps the secret out of logs.
-func (c ClientConfig) String() string { return "{" + c.Name + " " + c.Address + " REDACTED}" }
+func (c ClientConfig) String() string {
+	s := "{" + c.Name + " " + c.Address + " REDACTED"
+	if c.DAS != "" {
+		s += " das=" + c.DAS
+	}
+	if c.DASPort != 0 {
+		s += " das_port=" + strconv.Itoa(c.DASPort)
+	}
+	return s + "}"
+}
+
+// DefaultDASPort is the Disconnect-Request port of RFC 5176 3.
+const DefaultDASPort = 3799
+
+// parseDAS reads a client's das and das_port: the address (invalid when
+// das is unset: the session's NAS address) and the port.
+func parseDAS(das string, dasPort int) (netip.Addr, uint16, error) {
+	port := uint16(DefaultDASPort)
+	if dasPort != 0 {
+		if dasPort < 1 || dasPort > 65535 {
+			return netip.Addr{}, 0, errDASPort
+		}
+		port = uint16(dasPort)
+	}
+	if das == "" {
+		return netip.Addr{}, port, nil
+	}
+	a, err := netip.ParseAddr(das)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(das)
+		if err != nil {
+			return netip.Addr{}, 0, errDASSyntax
+		}
+		if dasPort != 0 {
+			return netip.Addr{}, 0, errDASTwoPorts
+		}
+		if ap.Port() == 0 {
+			return netip.Addr{}, 0, errDASPortZero
+		}
+		a, port = ap.Addr(), ap.Port()
+	}
+	a = a.Unmap()
+	if !a.IsGlobalUnicast() && !a.IsLoopback() && !a.IsLinkLocalUnicast() {
+		return netip.Addr{}, 0, errDASNotUnicast
+	}
+	return a, port, nil
+}
+
+var (
+	errDASPort       = errors.New("want 1 to 65535 (0 or unset: 3799)")
+	errDASSyntax     = errors.New("want an IP address or ip:port")
+	errDASTwoPorts   = errors.New("names a port and das_port is set too; give the port in one of them")
+	errDASPortZero   = errors.New("port 0")
+	errDASNotUnicast = errors.New("not a unicast address")
+)
 
 // SetDefaults fills unset fields.
 func (c *Config) SetDefaults() {
@@ -87,6 +154,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.DropLogInterval == 0 {
 		c.DropLogInterval = 10 * time.Second
+	}
+	if c.SessionLifetime == 0 {
+		c.SessionLifetime = 24 * time.Hour
 	}
 	if c.DuplicateCacheSize == 0 {
 		// 1024 access points using all 256 Identifiers; about 0.4 KiB
@@ -144,6 +214,16 @@ func (c *Config) Validate(prefix string) error {
 		if cl.DuplicateCacheSize < 0 {
 			bad(key+".duplicate_cache_size", "negative (0 or unset: an even share of radius.duplicate_cache_size)")
 		}
+		if _, _, err := parseDAS(cl.DAS, cl.DASPort); err != nil {
+			if errors.Is(err, errDASPort) {
+				bad(key+".das_port", err.Error())
+			} else {
+				bad(key+".das", err.Error())
+			}
+		}
+	}
+	if c.SessionLifetime <= 0 {
+		bad("session_lifetime", "must be positive")
 	}
 	switch st := c.SessionTimeout; {
 	case st < 0:
@@ -237,8 +317,12 @@ func (c *Config) clients() ([]Client, error) {
 		if dedup == 0 {
 			dedup = max(256, c.DuplicateCacheSize/n)
 		}
+		dasAddr, dasPort, err := parseDAS(cl.DAS, cl.DASPort)
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, Client{Name: cl.Name, Prefix: p, Secret: Secret(cl.Secret),
-			MaxConversations: conv, DuplicateCacheSize: dedup})
+			MaxConversations: conv, DuplicateCacheSize: dedup, DASAddr: dasAddr, DASPort: dasPort})
 	}
 	return out, nil
 }

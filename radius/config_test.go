@@ -1,6 +1,7 @@
 package radius
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,68 @@ func TestConfig_Warnings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The Disconnect-Request destination and the session lifetime: what is
+// wrong is refused naming the key, never quoting the value.
+func TestConfig_DASAndSessionLifetime(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		das     string
+		dasPort int
+		life    time.Duration
+		want    string // "" : valid
+	}{
+		{"unset", "", 0, 0, ""},
+		{"das address", "192.0.2.77", 0, 0, ""},
+		{"das ip:port", "192.0.2.77:3800", 0, 0, ""},
+		{"das IPv6 with port", "[2001:db8::77]:3799", 0, 0, ""},
+		{"das IPv6", "2001:db8::77", 1700, 0, ""},
+		{"das_port", "", 1700, 0, ""},
+		{"lifetime 1h", "", 0, time.Hour, ""},
+		{"das name", "nas.example.net", 0, 0, "radius.clients[0].das: want an IP address or ip:port"},
+		{"das name:port", "nas.example.net:3799", 0, 0, "radius.clients[0].das: want an IP address or ip:port"},
+		{"das CIDR", "192.0.2.0/24", 0, 0, "radius.clients[0].das: want an IP address or ip:port"},
+		{"das port 0", "192.0.2.77:0", 0, 0, "radius.clients[0].das: port 0"},
+		{"das port and das_port", "192.0.2.77:3800", 3800, 0, "radius.clients[0].das: names a port and das_port is set too"},
+		{"das unspecified", "0.0.0.0", 0, 0, "radius.clients[0].das: not a unicast address"},
+		{"das multicast", "[ff02::1]:3799", 0, 0, "radius.clients[0].das: not a unicast address"},
+		{"das broadcast", "255.255.255.255", 0, 0, "radius.clients[0].das: not a unicast address"},
+		{"das_port negative", "", -1, 0, "radius.clients[0].das_port: want 1 to 65535"},
+		{"das_port too big", "192.0.2.77", 65536, 0, "radius.clients[0].das_port: want 1 to 65535"},
+		{"lifetime negative", "", 0, -time.Hour, "radius.session_lifetime: must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validConfig()
+			c.Clients[0].DAS, c.Clients[0].DASPort = tc.das, tc.dasPort
+			if tc.life != 0 {
+				c.SessionLifetime = tc.life
+			}
+			err := c.Validate("radius")
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tc.want)
+			}
+			if tc.das != "" && strings.Contains(err.Error(), tc.das) {
+				t.Errorf("error quotes the value: %v", err)
+			}
+		})
+	}
+	c := Config{}
+	c.SetDefaults()
+	if c.SessionLifetime != 24*time.Hour {
+		t.Errorf("default session_lifetime %v", c.SessionLifetime)
+	}
+	cl := ClientConfig{Name: "ap", Address: "192.0.2.0/24", Secret: longSecret, DAS: "192.0.2.77", DASPort: 3800}
+	for _, verb := range []string{"%v", "%+v", "%s"} {
+		if got := fmt.Sprintf(verb, cl); strings.Contains(got, longSecret) || !strings.Contains(got, "das=192.0.2.77") || !strings.Contains(got, "das_port=3800") {
+			t.Errorf("%s: %q", verb, got)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"layeh.com/radius/vendors/microsoft"
 
 	"github.com/aaa-project/aaa/eap"
+	"github.com/aaa-project/aaa/session"
 )
 
 // EAPHandler is the EAP server the front end drives (*eap.Server). from
@@ -78,11 +79,25 @@ type Stats struct {
 	// retransmission this node had not seen (another node answered the
 	// first copy, or the duplicate cache had let it go). They are not
 	// counted again as challenges, accepts or rejects.
-	EAPReplays   atomic.Uint64
-	dropped      [numDropReasons]atomic.Uint64
-	eapFailures  [eap.NumReasons]atomic.Uint64
-	NoEAPRejects atomic.Uint64
-	InFlight     atomic.Int64
+	EAPReplays atomic.Uint64
+	// Disconnect-Requests (RFC 5176) the Disconnector sent (first
+	// transmissions), sent again, and how they ended: ACK, NAK, no answer
+	// (timeout, or the caller's context ended), not sent (error: no such
+	// client, no address, a socket error); BadResponses counts answers
+	// ignored (wrong Identifier, code, authenticator or framing).
+	DisconnectSent         atomic.Uint64
+	DisconnectRetransmits  atomic.Uint64
+	DisconnectACKs         atomic.Uint64
+	DisconnectNAKs         atomic.Uint64
+	DisconnectTimeouts     atomic.Uint64
+	DisconnectErrors       atomic.Uint64
+	DisconnectBadResponses atomic.Uint64
+	// SessionsAdded counts sessions recorded in the session table.
+	SessionsAdded atomic.Uint64
+	dropped       [numDropReasons]atomic.Uint64
+	eapFailures   [eap.NumReasons]atomic.Uint64
+	NoEAPRejects  atomic.Uint64
+	InFlight      atomic.Int64
 }
 
 // Snapshot returns the counters by name, for expvar and logs.
@@ -102,6 +117,15 @@ func (s *Stats) Snapshot() map[string]uint64 {
 
 		"records_not_stored": s.RecordsNotStored.Load(),
 		"eap_replays":        s.EAPReplays.Load(),
+
+		"disconnect_sent":          s.DisconnectSent.Load(),
+		"disconnect_retransmitted": s.DisconnectRetransmits.Load(),
+		"disconnect_ack":           s.DisconnectACKs.Load(),
+		"disconnect_nak":           s.DisconnectNAKs.Load(),
+		"disconnect_timeout":       s.DisconnectTimeouts.Load(),
+		"disconnect_error":         s.DisconnectErrors.Load(),
+		"disconnect_bad_response":  s.DisconnectBadResponses.Load(),
+		"sessions_added":           s.SessionsAdded.Load(),
 	}
 	for i := range s.dropped {
 		m["dropped_"+DropReason(i).String()] = s.dropped[i].Load()
@@ -131,6 +155,9 @@ type Server struct {
 	Stats   Stats
 
 	sockets int // how many the Listener opens; fixed at New
+
+	// sessions, when set, records the session of every new Access-Accept.
+	sessions atomic.Pointer[session.Table]
 
 	mu      sync.Mutex
 	ln      *Listener // from Listen
@@ -197,6 +224,13 @@ func (s *Server) SetClients(cfg Config) error {
 	t.applyShares()
 	return nil
 }
+
+// SetSessions makes every Access-Accept that is not a replay record its
+// session in t (nil: none). Register s.Disconnector() with t to end them.
+func (s *Server) SetSessions(t *session.Table) { s.sessions.Store(t) }
+
+// Sessions returns the table set with SetSessions, or nil.
+func (s *Server) Sessions() *session.Table { return s.sessions.Load() }
 
 // ClientStats returns each client's counters by client name, for expvar.
 func (s *Server) ClientStats() map[string]map[string]uint64 {
@@ -551,6 +585,9 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		if s.cfg.SessionTimeout > 0 {
 			rfc2865.SessionTimeout_Set(resp, rfc2865.SessionTimeout(s.cfg.SessionTimeout/time.Second))
 		}
+		if t := s.sessions.Load(); t != nil && !res.Replayed && res.IMSI != "" {
+			s.addSession(t, client, from, req, res)
+		}
 		// Check first: at load the sampler drops most of these lines,
 		// and then the fields (a masked IMSI, a parsed identity) are
 		// not built at all.
@@ -583,6 +620,57 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		}
 	}
 	return s.encode(resp, from, client)
+}
+
+// addSession records the session an Access-Accept opens. The user name is
+// the one the Accept carries (the EAP identity), which the access point
+// uses for the session from then on (RFC 2865 5.1), else the request's.
+func (s *Server) addSession(t *session.Table, client *Client, from netip.AddrPort, req *radius.Packet, res *eap.Result) {
+	now := time.Now()
+	life := s.cfg.SessionLifetime
+	if s.cfg.SessionTimeout > 0 {
+		life = s.cfg.SessionTimeout
+	}
+	ss := session.Session{
+		IMSI:     res.IMSI,
+		FrontEnd: FrontEnd,
+		Client:   client.Name,
+		NAS:      from,
+		Started:  now,
+		Expires:  now.Add(life),
+	}
+	var userName []byte
+	if len(res.Identity) > 0 && len(res.Identity) <= 253 {
+		userName = res.Identity
+	}
+	// One pass over the attributes; a string is built only for those
+	// present.
+	for _, a := range req.Attributes {
+		v := a.Attribute
+		switch a.Type {
+		case rfc2865.UserName_Type:
+			if userName == nil {
+				userName = v
+			}
+		case rfc2865.CallingStationID_Type:
+			ss.CallingStationID = string(v)
+		case rfc2865.NASIdentifier_Type:
+			ss.NASIdentifier = string(v)
+		case attrAcctSessionID:
+			ss.AcctSessionID = string(v)
+		case rfc2865.NASIPAddress_Type:
+			if len(v) == 4 {
+				ss.NASIPAddress = netip.AddrFrom4([4]byte(v))
+			}
+		case attrNASIPv6Address:
+			if len(v) == 16 && !ss.NASIPAddress.Is4() {
+				ss.NASIPAddress = netip.AddrFrom16([16]byte(v))
+			}
+		}
+	}
+	ss.UserName = string(userName)
+	t.Add(ss)
+	s.Stats.SessionsAdded.Add(1)
 }
 
 func (s *Server) encode(p *radius.Packet, from netip.AddrPort, client *Client) []byte {

@@ -22,6 +22,7 @@ import (
 	"layeh.com/radius/vendors/microsoft"
 
 	"github.com/aaa-project/aaa/eap"
+	"github.com/aaa-project/aaa/session"
 )
 
 const secret = "testing123"
@@ -46,7 +47,8 @@ type scriptedEAP struct {
 	packet   []byte
 	err      error
 	panics   bool
-	notStore int // Result.NotStored of a success
+	notStore int  // Result.NotStored of a success
+	replayed bool // Result.Replayed: the answer read back for a retransmission
 	gotMsg   []byte
 	gotState []byte
 	gotPeer  eap.Peer
@@ -63,7 +65,8 @@ func (h *scriptedEAP) Handle(_ context.Context, from eap.Peer, state, msg, buf [
 		return h.err
 	}
 	*res = eap.Result{Outcome: h.outcome, Packet: append(buf[:0], h.packet...), Method: eap.TypeAKAPrime,
-		Identity: []byte("6001010000000001@wlan.mnc001.mcc001.3gppnetwork.org"), IMSI: "001010000000001"}
+		Identity: []byte("6001010000000001@wlan.mnc001.mcc001.3gppnetwork.org"), IMSI: "001010000000001",
+		Replayed: h.replayed}
 	res.Conversation[0] = 0x42
 	if h.outcome == eap.OutcomeSuccess {
 		res.MSK = msk
@@ -731,5 +734,130 @@ func TestDropLog_EAPDiscards(t *testing.T) {
 	top := logs.All()[0].ContextMap()["top"].([]any)[0].(map[string]any)
 	if top["reason"] != "eap_discard_none" || top["count"] != uint64(3) || top["client"] != "lab" {
 		t.Fatalf("top entry %v", top)
+	}
+}
+
+// requestWith is request with the attributes an access point sends about
+// the session: Calling-Station-Id, NAS-Identifier, NAS-IP-Address and
+// Acct-Session-Id (hostapd sends them all in Access-Request).
+func requestWith(t testing.TB, id byte, sec string, station, acctSessionID string) []byte {
+	t.Helper()
+	p := radius.New(radius.CodeAccessRequest, []byte(sec))
+	p.Identifier = id
+	var zero [16]byte
+	p.Add(attrMessageAuthenticator, zero[:])
+	rfc2865.UserName_SetString(p, "anonymous@wlan.mnc001.mcc001.3gppnetwork.org")
+	rfc2869.EAPMessage_Set(p, eapResp)
+	rfc2865.CallingStationID_SetString(p, station)
+	rfc2865.NASIdentifier_SetString(p, "ap-lobby")
+	rfc2865.NASIPAddress_Set(p, net.IPv4(192, 0, 2, 10))
+	if acctSessionID != "" {
+		p.Add(attrAcctSessionID, []byte(acctSessionID))
+	}
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(md5.New, []byte(sec))
+	mac.Write(b)
+	copy(b[22:38], mac.Sum(nil))
+	return b
+}
+
+// Every Access-Accept that is not a replay records its session: the
+// subscriber, the client and where the request came from, the identity
+// the Accept hands the access point, the access point's attributes, and
+// an expiry at the Session-Timeout it was sent, else radius.session_lifetime.
+func TestProcess_AcceptRecordsTheSession(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		sessionTimeout time.Duration
+		lifetime       time.Duration
+		wantLife       time.Duration
+	}{
+		{"session_timeout", time.Hour, 0, time.Hour},
+		{"default lifetime", 0, 0, 24 * time.Hour},
+		{"session_lifetime", 0, 90 * time.Minute, 90 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &scriptedEAP{outcome: eap.OutcomeSuccess, packet: []byte{3, 9, 0, 4}}
+			s, err := New(Config{
+				Listen:          "127.0.0.1:0",
+				Clients:         []ClientConfig{{Name: "lab", Address: "127.0.0.0/8", Secret: secret}},
+				SessionTimeout:  tc.sessionTimeout,
+				SessionLifetime: tc.lifetime,
+			}, h, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb := session.NewTable(session.Config{})
+			s.SetSessions(tb)
+			ctx := context.Background()
+			before := time.Now()
+			req := requestWith(t, 1, secret, "02-00-00-00-00-01", "5F1A")
+			if p := checkResponse(t, s.process(ctx, nas, req), req); p.Code != radius.CodeAccessAccept {
+				t.Fatalf("code %v", p.Code)
+			}
+			after := time.Now()
+			got := tb.Lookup("001010000000001")
+			if len(got) != 1 {
+				t.Fatalf("%d sessions", len(got))
+			}
+			ss := got[0]
+			want := session.Session{
+				IMSI: "001010000000001", FrontEnd: FrontEnd, Client: "lab", NAS: nas,
+				UserName:         "6001010000000001@wlan.mnc001.mcc001.3gppnetwork.org",
+				CallingStationID: "02-00-00-00-00-01", AcctSessionID: "5F1A", NASIdentifier: "ap-lobby",
+				NASIPAddress: netip.MustParseAddr("192.0.2.10"),
+				Started:      ss.Started, Expires: ss.Expires,
+			}
+			if ss != want {
+				// String masks the IMSI and leaves names out: show them.
+				t.Errorf("session %v %s %q %q %q %q %s, want %v %s %q %q %q %q %s", ss, ss.IMSI, ss.UserName,
+					ss.CallingStationID, ss.AcctSessionID, ss.NASIdentifier, ss.NASIPAddress,
+					want, want.IMSI, want.UserName, want.CallingStationID, want.AcctSessionID, want.NASIdentifier, want.NASIPAddress)
+			}
+			if ss.Started.Before(before) || ss.Started.After(after) || ss.Expires.Sub(ss.Started) != tc.wantLife {
+				t.Errorf("started %v expires %v, want a lifetime of %v", ss.Started, ss.Expires, tc.wantLife)
+			}
+			// The retransmission gets the cached Accept: no new session.
+			tb.Remove(ss)
+			if s.process(ctx, nas, req) == nil || tb.Len() != 0 {
+				t.Fatalf("replayed Accept: %d sessions", tb.Len())
+			}
+			// Nor does an Accept the EAP layer read back for a
+			// retransmission it had answered before.
+			h.replayed = true
+			s.process(ctx, nas, requestWith(t, 2, secret, "02-00-00-00-00-01", "5F1A"))
+			if tb.Len() != 0 {
+				t.Fatalf("EAP replay: %d sessions", tb.Len())
+			}
+			// A re-authentication from the same device replaces its
+			// session; another device adds one.
+			h.replayed = false
+			s.process(ctx, nas, requestWith(t, 3, secret, "02-00-00-00-00-01", "5F1A"))
+			s.process(ctx, nas, requestWith(t, 4, secret, "02-00-00-00-00-01", "5F1A"))
+			s.process(ctx, nas, requestWith(t, 5, secret, "02-00-00-00-00-02", ""))
+			if tb.Len() != 2 || s.Stats.SessionsAdded.Load() != 4 {
+				t.Fatalf("%d sessions, %d added", tb.Len(), s.Stats.SessionsAdded.Load())
+			}
+		})
+	}
+	// Challenges and rejects record nothing; a server without a table
+	// answers as before.
+	for _, outcome := range []eap.Outcome{eap.OutcomeContinue, eap.OutcomeFailure} {
+		h := &scriptedEAP{outcome: outcome, packet: []byte{1, 9, 0, 4}}
+		s := newTestServer(t, h, nil)
+		tb := session.NewTable(session.Config{})
+		s.SetSessions(tb)
+		s.process(context.Background(), nas, request(t, 1, secret, eapResp, nil, false))
+		if tb.Len() != 0 {
+			t.Errorf("outcome %v recorded a session", outcome)
+		}
+	}
+	h := &scriptedEAP{outcome: eap.OutcomeSuccess, packet: []byte{3, 9, 0, 4}}
+	s := newTestServer(t, h, nil)
+	if s.Sessions() != nil || s.process(context.Background(), nas, request(t, 1, secret, eapResp, nil, false)) == nil {
+		t.Fatal("no answer without a session table")
 	}
 }
