@@ -333,6 +333,7 @@ func (c *Conn) baseAnswer(f []byte, h *header, code uint32, withState bool) {
 		flags |= flagError
 	}
 	m := diam.NewMessage(h.cmd, flags, h.app, h.hopByHop, h.endToEnd, n.dict)
+	m.Header.HopByHopID, m.Header.EndToEndID = h.hopByHop, h.endToEnd // zeros too
 	if sid := rawSessionID(f); sid != nil {
 		m.NewAVP(avpSessionID, avpFlagM, 0, datatype.UTF8String(sid))
 	}

@@ -263,6 +263,9 @@ func (n *Node) Answer(req *diam.Message, resultCode uint32) *diam.Message {
 	}
 	m := diam.NewMessage(req.Header.CommandCode, flags, req.Header.ApplicationID,
 		req.Header.HopByHopID, req.Header.EndToEndID, n.dict)
+	// NewMessage draws random identifiers for zeros: an answer carries
+	// the request's, whatever they are.
+	m.Header.HopByHopID, m.Header.EndToEndID = req.Header.HopByHopID, req.Header.EndToEndID
 	if sid := findAVP(req.AVP, avpSessionID, 0); sid != nil {
 		m.AddAVP(diam.NewAVP(avpSessionID, avpFlagM, 0, sid.Data))
 	}

@@ -611,3 +611,15 @@ func TestGoDiameterNeedsCheckAVPs(t *testing.T) {
 		t.Log("go-diameter no longer panics on a bad inner AVP length")
 	}
 }
+
+// An answer carries the request's identifiers, zeros included (go-diameter
+// draws random ones for zeros).
+func TestAnswerKeepsZeroIdentifiers(t *testing.T) {
+	n := newTestNode(t, testConfig("hss.test"))
+	req := diam.NewMessage(testCmd, flagRequest, testApp, 0, 0, dict.Default)
+	req.Header.HopByHopID, req.Header.EndToEndID = 0, 0
+	ans := n.Answer(req, ResultSuccess)
+	if ans.Header.HopByHopID != 0 || ans.Header.EndToEndID != 0 {
+		t.Fatalf("answer ids %d/%d, want 0/0", ans.Header.HopByHopID, ans.Header.EndToEndID)
+	}
+}

@@ -337,6 +337,7 @@ func (n *Node) handshake(nc net.Conn, allowed []string, tc *tls.Config) (*Conn, 
 			flags = flagError
 		}
 		m := diam.NewMessage(CmdCapabilitiesExchange, flags, 0, h.hopByHop, h.endToEnd, n.dict)
+		m.Header.HopByHopID, m.Header.EndToEndID = h.hopByHop, h.endToEnd
 		m.NewAVP(avpResultCode, avpFlagM, 0, datatype.Unsigned32(code))
 		return c.writeMsg(n.capabilities(m, nc))
 	}
