@@ -13,7 +13,9 @@ import (
 
 // Config is the hss section of the configuration file.
 type Config struct {
-	// Backend is where vectors come from: "local" (Milenage here).
+	// Backend is where vectors come from: "local" (Milenage here, over
+	// the subscriber store) or "swx" (a remote HSS over Diameter SWx,
+	// configured in the hss.swx section the program adds).
 	Backend string `yaml:"backend"`
 	// Subscribers is the CSV file of subscriber records (header
 	// imsi,k,opc,amf,sqn): the memory store holds it; with Redis it is
@@ -64,9 +66,9 @@ func (c *Config) Validate(prefix string) error {
 	var errs []error
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, msg)) }
 	switch c.Backend {
-	case "local":
+	case "local", "swx":
 	default:
-		bad("backend", "unknown backend, want local")
+		bad("backend", "unknown backend, want local or swx")
 	}
 	if c.VectorRate < 0 || math.IsNaN(c.VectorRate) || math.IsInf(c.VectorRate, 0) {
 		bad("vector_rate", "want a finite number, not negative")

@@ -44,6 +44,7 @@ const (
 var (
 	moduleRoot string // directory holding go.mod
 	aaadPath   string // the aaad binary under test
+	aaactlPath string // aaactl, built beside it
 	setupErr   error  // why moduleRoot/aaadPath could not be had
 )
 
@@ -62,6 +63,10 @@ func TestMain(m *testing.M) {
 		} else {
 			aaadPath = filepath.Join(tmp, "aaad")
 			setupErr = buildAAAD(moduleRoot, aaadPath)
+		}
+		if setupErr == nil {
+			aaactlPath = filepath.Join(tmp, "aaactl")
+			setupErr = buildTool(moduleRoot, "cmd/aaactl", aaactlPath)
 		}
 	}
 	code := m.Run()
@@ -88,11 +93,13 @@ func findModuleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-func buildAAAD(root, out string) error {
-	cmd := exec.Command(goTool(), "build", "-o", out, "github.com/aaa-project/aaa/cmd/aaad")
+func buildAAAD(root, out string) error { return buildTool(root, "cmd/aaad", out) }
+
+func buildTool(root, pkg, out string) error {
+	cmd := exec.Command(goTool(), "build", "-o", out, "github.com/aaa-project/aaa/"+pkg)
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build github.com/aaa-project/aaa/cmd/aaad: %v\n%s", err, b)
+		return fmt.Errorf("go build github.com/aaa-project/aaa/%s: %v\n%s", pkg, err, b)
 	}
 	return nil
 }
@@ -180,6 +187,12 @@ type serverConfig struct {
 	HSSExtra []string
 	// Extra is YAML added at the top level (e.g. an admin section).
 	Extra []string
+	// LabDAS is the lab client's das: where Disconnect-Requests for its
+	// sessions go (ip:port).
+	LabDAS string
+	// HSS replaces the whole hss section (its lines, indented by two
+	// spaces), for a node whose vectors come over SWx.
+	HSS []string
 }
 
 // clientEntry is one more entry of radius.clients.
@@ -198,6 +211,8 @@ type server struct {
 	log  *logBuffer
 	done chan struct{} // closed once stderr hit EOF and the process was waited for
 	werr error         // cmd.Wait's result; read only after done is closed
+	// stopped: the test stopped it already (stopNode).
+	stopped bool
 }
 
 // logBuffer keeps every line the server printed, for failure reports and
@@ -327,6 +342,9 @@ func (c serverConfig) yaml(subscribersCSV string) string {
 	fmt.Fprintf(&b, "log:\n  level: %s\n", yamlString(level))
 	fmt.Fprintf(&b, "radius:\n  listen: %s\n  clients:\n", yamlString("127.0.0.1:0"))
 	fmt.Fprintf(&b, "    - name: lab\n      address: %s\n      secret: %s\n", yamlString("127.0.0.0/8"), yamlString(c.secret()))
+	if c.LabDAS != "" {
+		fmt.Fprintf(&b, "      das: %s\n", yamlString(c.LabDAS))
+	}
 	for _, cl := range c.Clients {
 		fmt.Fprintf(&b, "    - name: %s\n      address: %s\n      secret: %s\n", yamlString(cl.Name), yamlString(cl.Address), yamlString(cl.Secret))
 	}
@@ -337,8 +355,15 @@ func (c serverConfig) yaml(subscribersCSV string) string {
 	for _, l := range c.EAPExtra {
 		fmt.Fprintf(&b, "  %s\n", l)
 	}
-	fmt.Fprintf(&b, "hss:\n  backend: local\n  subscribers: %s\n", yamlString(subscribersCSV))
-	if c.KeyFile != "" {
+	if c.HSS != nil {
+		b.WriteString("hss:\n")
+		for _, l := range c.HSS {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+	} else {
+		fmt.Fprintf(&b, "hss:\n  backend: local\n  subscribers: %s\n", yamlString(subscribersCSV))
+	}
+	if c.KeyFile != "" && c.HSS == nil {
 		fmt.Fprintf(&b, "  key_file: %s\n", yamlString(c.KeyFile))
 	}
 	for _, l := range c.HSSExtra {
@@ -398,12 +423,19 @@ func writeServerFiles(t *testing.T, dir string, cfg serverConfig) string {
 // shutdownTimeout; the server log is dumped whenever the test failed.
 func startServer(t *testing.T, cfg serverConfig) *server {
 	t.Helper()
-	bin := requireAAAD(t)
 	cfgPath := writeServerFiles(t, t.TempDir(), cfg)
+	s := startWith(t, cfgPath, readyMsg)
+	s.Secret = cfg.secret()
+	return s
+}
 
+// startWith starts aaad on the configuration file cfgPath and returns once
+// it logged ready (a JSON line whose msg is ready, with an addr).
+func startWith(t *testing.T, cfgPath, ready string) *server {
+	t.Helper()
+	bin := requireAAAD(t)
 	s := &server{
 		CfgPath: cfgPath,
-		Secret:  cfg.secret(),
 		log:     &logBuffer{},
 		done:    make(chan struct{}),
 	}
@@ -420,9 +452,9 @@ func startServer(t *testing.T, cfg serverConfig) *server {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 
-	ready := make(chan string, 1)
+	readyCh := make(chan string, 1)
 	go func() {
-		readLines(stderr, s.log, ready)
+		readLines(stderr, s.log, readyCh, ready)
 		s.werr = s.cmd.Wait() // only after all reads from the pipe are done
 		stdout.flush()
 		close(s.done)
@@ -433,7 +465,7 @@ func startServer(t *testing.T, cfg serverConfig) *server {
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
 	select {
-	case addr := <-ready:
+	case addr := <-readyCh:
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			t.Fatalf("readiness line has a bad addr %q: %v", addr, err)
@@ -445,14 +477,14 @@ func startServer(t *testing.T, cfg serverConfig) *server {
 	case <-s.done:
 		t.Fatalf("aaad exited before it was ready (%v)", s.werr)
 	case <-ctx.Done():
-		t.Fatalf("aaad did not log %q with an addr within %v", readyMsg, readyTimeout)
+		t.Fatalf("aaad did not log %q with an addr within %v", ready, readyTimeout)
 	}
 	return s
 }
 
 // readLines copies r into buf line by line and sends the addr of the first
 // readiness line on ready.
-func readLines(r io.Reader, buf *logBuffer, ready chan<- string) {
+func readLines(r io.Reader, buf *logBuffer, ready chan<- string, readyMsg string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	signalled := false
@@ -479,6 +511,9 @@ func readLines(r io.Reader, buf *logBuffer, ready chan<- string) {
 
 func (s *server) stop(t *testing.T) {
 	t.Helper()
+	if s.stopped {
+		return
+	}
 	exited := false
 	select {
 	case <-s.done:

@@ -27,9 +27,14 @@ var importRules = struct {
 		"aka":      {"milenage"},
 		"eap":      {"aka"},
 		"hss":      {"milenage", "aka"},
-		"radius":   {"eap"},
-		"configs":  {},
-		"privacy":  {},
+		"radius":   {"eap", "session"},
+		"session":  {},
+		// The Diameter base knows no application; SWx knows no EAP,
+		// HSS, RADIUS or session table: cmd wires them.
+		"diameter":     {},
+		"diameter/swx": {"aka"},
+		"configs":      {},
+		"privacy":      {},
 		// Stores implement the contracts eap (and hss) declare; their
 		// suites import only what they test.
 		"eap/storetest":      {"eap"},

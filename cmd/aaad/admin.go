@@ -97,8 +97,13 @@ const (
 )
 
 // adminCommands is what the app gives the admin endpoint's commands.
-// TODO(wiring): the app's SWx side; until then no command is served.
-func (a *app) adminCommands() adminCommands { return nil }
+// Only a node that serves SWx (the built-in HSS) has commands today.
+func (a *app) adminCommands() adminCommands {
+	if a.swxServer == nil {
+		return nil // a nil interface: the endpoint answers 503
+	}
+	return swxCommands{a: a}
+}
 
 // startAdmin publishes the counters and serves the admin endpoint on
 // admin.listen, with cmds behind its commands (nil: none served). Its
@@ -128,9 +133,28 @@ func (a *app) startAdmin(cmds adminCommands) (*http.Server, error) {
 // publishVars publishes the counters at /debug/vars (once a process:
 // expvar refuses a name twice).
 func (a *app) publishVars() {
-	stats := &a.radius.Stats
-	expvar.Publish("radius", expvar.Func(func() any { return stats.Snapshot() }))
-	expvar.Publish("radius_clients", expvar.Func(func() any { return a.radius.ClientStats() }))
+	if a.radius != nil {
+		stats := &a.radius.Stats
+		expvar.Publish("radius", expvar.Func(func() any { return stats.Snapshot() }))
+		expvar.Publish("radius_clients", expvar.Func(func() any { return a.radius.ClientStats() }))
+	}
+	if a.node != nil {
+		expvar.Publish("diameter", expvar.Func(func() any { return a.node.Stats.Snapshot() }))
+		expvar.Publish("diameter_peers", expvar.Func(func() any { return a.node.OpenPeers() }))
+	}
+	if a.swxClient != nil {
+		expvar.Publish("swx", expvar.Func(func() any {
+			m := a.swxClient.Stats()
+			return m
+		}))
+	}
+	if a.swxServer != nil {
+		expvar.Publish("swx_server", expvar.Func(func() any { return a.swxServer.Stats() }))
+	}
+	expvar.Publish("sessions", expvar.Func(func() any {
+		return map[string]uint64{"live": uint64(a.sessions.Len()), "evicted": a.sessions.Evicted(),
+			"deregistrations_dropped": a.deregsDropped.Load()}
+	}))
 	expvar.Publish("eap_store", expvar.Func(func() any {
 		if a.convs == nil {
 			return map[string]string{"backend": a.cfg.Store.Backend}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -15,9 +16,12 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/aaa-project/aaa/aka"
+	"github.com/aaa-project/aaa/diameter"
+	"github.com/aaa-project/aaa/diameter/swx"
 	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/hss"
 	"github.com/aaa-project/aaa/radius"
+	"github.com/aaa-project/aaa/session"
 	"github.com/aaa-project/aaa/store/memory"
 	"github.com/aaa-project/aaa/store/redisstore"
 )
@@ -38,6 +42,16 @@ type app struct {
 	// source reads the configuration again for a reload: the file named
 	// by --config, or the built-in defaults.
 	source func() ([]byte, error)
+
+	// sessions is the table of live access sessions: filled from
+	// Access-Accepts, ended by the HSS's RTR through the terminators.
+	sessions *session.Table
+	// The Diameter node and the SWx side it plays (one or neither).
+	node          *diameter.Node
+	swxClient     *swx.Client
+	swxServer     *swx.Server
+	deregs        chan struct{} // SAR deregistrations in flight
+	deregsDropped atomic.Uint64
 }
 
 func zapError(err error) zap.Field { return zap.Error(err) }
@@ -66,7 +80,7 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration is risky", zap.String("warning", w))
 	}
-	sealer, err := newSealer(cfg.HSS)
+	sealer, err := newSealer(cfg.HSS.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +96,8 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 			return nil, fmt.Errorf("hss.subscribers: %w", err)
 		}
 	}
-	a := &app{cfg: cfg, log: log, level: level}
+	a := &app{cfg: cfg, log: log, level: level, deregs: make(chan struct{}, maxDeregistrations)}
+	a.sessions = session.NewTable(session.Config{OnLastEnd: a.deregisterOnLastEnd})
 	var (
 		store    hss.Store
 		eapStore eap.Store
@@ -94,7 +109,7 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		redis.SetLogger(redisLogger{log.Named("redis")})
 		a.rdb = redisstore.NewClient(cfg.Store.Redis)
 		rs := redisstore.NewSubscriberStore(a.rdb, cfg.Store.Redis.Prefix)
-		stateSealer, err := newStateSealer(cfg.HSS)
+		stateSealer, err := newStateSealer(cfg.HSS.Config)
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +139,9 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 			MaxBytes:         int64(cfg.EAP.MaxConversationMiB) << 20,
 		})
 		store, eapStore = mem, a.convs
-		log.Info("subscribers loaded", zap.Int("count", mem.Len()))
+		if cfg.HSS.Backend == "local" {
+			log.Info("subscribers loaded", zap.Int("count", mem.Len()))
+		}
 	}
 	wipe(subs)
 	vectors, err := hss.NewLocal(store, hss.LocalConfig{
@@ -147,13 +164,26 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		}
 		sc.Identities = dec
 	}
-	eapServer, err := eap.NewServer(sc, vectors, eapStore)
+	if err := a.newDiameter(vectors); err != nil {
+		return nil, err
+	}
+	var source eap.VectorSource = vectors
+	if a.swxClient != nil {
+		// Vectors from the remote HSS; a proven subscriber is
+		// registered there (SAR) before its EAP-Success.
+		source, sc.Registrar = a.swxClient, a.swxClient
+	}
+	eapServer, err := eap.NewServer(sc, source, eapStore)
 	if err != nil {
 		return nil, err
 	}
-	a.radius, err = radius.New(radiusConfig(cfg), eapServer, log.Named("radius"))
-	if err != nil {
-		return nil, err
+	if cfg.runsRADIUS() {
+		a.radius, err = radius.New(radiusConfig(cfg), eapServer, log.Named("radius"))
+		if err != nil {
+			return nil, err
+		}
+		a.radius.SetSessions(a.sessions)
+		a.sessions.RegisterTerminator("radius", a.radius.Disconnector())
 	}
 	log.Info("eap configured",
 		zap.String("store", cfg.Store.Backend),
@@ -249,29 +279,46 @@ func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 			return err
 		}
 	}
-	conn, err := a.radius.Listen()
-	if err != nil {
-		return fmt.Errorf("radius.listen: %w", err)
+	var (
+		conn *radius.Listener
+		err  error
+	)
+	if a.radius != nil {
+		conn, err = a.radius.Listen()
+		if err != nil {
+			return fmt.Errorf("radius.listen: %w", err)
+		}
+		a.log.Info("radius server listening", zap.String("addr", conn.LocalAddr().String()))
 	}
-	a.log.Info("radius server listening", zap.String("addr", conn.LocalAddr().String()))
 
 	serveCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if a.convs != nil {
 		go a.convs.Run(serveCtx, a.cfg.EAP.ConversationTimeout/4+time.Second)
 	}
+	go a.sessions.Run(serveCtx, time.Minute)
+	if err := a.startDiameter(); err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		return err
+	}
 
 	var admin *http.Server
 	if a.cfg.Admin.Listen != "" {
 		admin, err = a.startAdmin(a.adminCommands())
 		if err != nil {
-			conn.Close()
+			if conn != nil {
+				conn.Close()
+			}
 			return fmt.Errorf("admin.listen: %w", err)
 		}
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- a.radius.Serve(serveCtx, conn) }()
+	if a.radius != nil {
+		go func() { serveErr <- a.radius.Serve(serveCtx, conn) }()
+	}
 wait:
 	for {
 		select {
@@ -286,11 +333,27 @@ wait:
 	}
 	grace, cancelGrace := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
 	defer cancelGrace()
-	err = a.radius.Shutdown(grace)
+	if a.radius != nil {
+		err = a.radius.Shutdown(grace)
+	}
+	if a.node != nil {
+		// DPR to every peer, after the requests in progress ended.
+		a.node.Close(grace)
+	}
+	if a.swxClient != nil {
+		a.swxClient.Close() // waits for session endings started by RTRs; wipes spares
+	}
 	if admin != nil {
 		admin.Shutdown(grace)
 	}
-	a.log.Info("stopped", zap.Any("counters", a.radius.Stats.Snapshot()))
+	fields := []zap.Field{}
+	if a.radius != nil {
+		fields = append(fields, zap.Any("counters", a.radius.Stats.Snapshot()))
+	}
+	if a.node != nil {
+		fields = append(fields, zap.Any("diameter", a.node.Stats.Snapshot()))
+	}
+	a.log.Info("stopped", fields...)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

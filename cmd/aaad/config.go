@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/aaa-project/aaa/diameter"
 	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/hss"
 	"github.com/aaa-project/aaa/privacy"
@@ -27,13 +28,61 @@ import (
 // Config is the whole configuration file. Each section validates itself and
 // names the YAML key at fault.
 type Config struct {
-	Log           LogConfig     `yaml:"log"`
-	RADIUS        radius.Config `yaml:"radius"`
-	EAP           EAPConfig     `yaml:"eap"`
-	HSS           hss.Config    `yaml:"hss"`
-	Store         StoreConfig   `yaml:"store"`
-	Admin         AdminConfig   `yaml:"admin"`
-	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	Log           LogConfig       `yaml:"log"`
+	RADIUS        radius.Config   `yaml:"radius"`
+	EAP           EAPConfig       `yaml:"eap"`
+	HSS           HSSConfig       `yaml:"hss"`
+	Diameter      diameter.Config `yaml:"diameter"`
+	Store         StoreConfig     `yaml:"store"`
+	Admin         AdminConfig     `yaml:"admin"`
+	ShutdownGrace time.Duration   `yaml:"shutdown_grace"`
+
+	// hasRADIUS: the file has a radius section. A node without one that
+	// serves SWx (an HSS node) runs no RADIUS listener (runsRADIUS).
+	hasRADIUS bool
+	// hasDiameter: the file has a diameter section.
+	hasDiameter bool
+}
+
+// HSSConfig is the hss section: where vectors come from (hss.Config), the
+// remote HSS over SWx when hss.backend is swx, and the SWx server through
+// which this node's built-in HSS serves other AAA nodes.
+type HSSConfig struct {
+	hss.Config `yaml:",inline"`
+	SWx        SWxConfig        `yaml:"swx"`
+	SWxServer  *SWxServerConfig `yaml:"swx_server"`
+}
+
+// SWxConfig is hss.swx: the HSS peers and how vectors and registrations
+// are asked for (TS 29.273 8).
+type SWxConfig struct {
+	// DestinationRealm is the HSS's realm (Destination-Realm of every
+	// request); DestinationHost, when set, names the HSS itself.
+	DestinationRealm string `yaml:"destination_realm"`
+	DestinationHost  string `yaml:"destination_host"`
+	// Peers are the HSSs (or relay agents) to connect to, the first
+	// preferred: requests fail over down the list.
+	Peers []diameter.PeerConfig `yaml:"peers"`
+	// VectorsPerRequest is SIP-Number-Auth-Items: the spares wait for
+	// the subscriber's next authentications.
+	VectorsPerRequest int `yaml:"vectors_per_request"`
+	// SpareLifetime is how long a spare vector may wait.
+	SpareLifetime time.Duration `yaml:"spare_lifetime"`
+	// RegistrationTTL is how long a registration (SAR) and the profile it
+	// brought are trusted before a successful authentication registers
+	// again; 0 registers on every authentication. The HSS pushes profile
+	// changes (PPR) and deregistrations (RTR) in between.
+	RegistrationTTL *time.Duration `yaml:"registration_ttl"`
+	// MaxSubscribers bounds the subscribers whose spares and
+	// registrations are kept.
+	MaxSubscribers int `yaml:"max_subscribers"`
+}
+
+// SWxServerConfig is hss.swx_server: the built-in HSS served over SWx.
+type SWxServerConfig struct {
+	diameter.ListenConfig `yaml:",inline"`
+	// MaxVectors caps the SIP-Number-Auth-Items a MAR is given.
+	MaxVectors int `yaml:"max_vectors"`
 }
 
 // EAPConfig is the eap section: the EAP server's own keys, and the keys that
@@ -138,6 +187,26 @@ func (c *Config) setDefaults() {
 	c.RADIUS.SetDefaults()
 	c.EAP.SetDefaults()
 	c.HSS.SetDefaults()
+	c.Diameter.SetDefaults()
+	if c.HSS.Backend == "swx" {
+		sw := &c.HSS.SWx
+		if sw.VectorsPerRequest == 0 {
+			sw.VectorsPerRequest = 4
+		}
+		if sw.SpareLifetime == 0 {
+			sw.SpareLifetime = 5 * time.Minute
+		}
+		if sw.RegistrationTTL == nil {
+			d := time.Hour
+			sw.RegistrationTTL = &d
+		}
+		if sw.MaxSubscribers == 0 {
+			sw.MaxSubscribers = 100000
+		}
+	}
+	if c.HSS.SWxServer != nil && c.HSS.SWxServer.MaxVectors == 0 {
+		c.HSS.SWxServer.MaxVectors = 5
+	}
 	if c.Store.Backend == "" {
 		c.Store.Backend = "memory"
 	}
@@ -159,11 +228,15 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, errors.New("log.format: want json or console"))
 	}
-	errs = append(errs, c.RADIUS.Validate("radius"), c.EAP.Validate("eap"),
+	if c.runsRADIUS() {
+		errs = append(errs, c.RADIUS.Validate("radius"))
+	}
+	errs = append(errs, c.EAP.Validate("eap"),
 		c.EAP.IdentityPrivacy.Validate("eap.identity_privacy"), c.HSS.Validate("hss"))
+	errs = append(errs, c.validateSWx())
 	switch c.Store.Backend {
 	case "memory":
-		if c.HSS.Subscribers == "" {
+		if c.HSS.Subscribers == "" && c.HSS.Backend == "local" {
 			errs = append(errs, errors.New("hss.subscribers: required with store.backend memory"))
 		}
 	case "redis":
@@ -181,6 +254,75 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("shutdown_grace: negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// runsRADIUS: a RADIUS listener runs unless the node serves SWx and its
+// file has no radius section (an HSS node).
+func (c *Config) runsRADIUS() bool { return c.hasRADIUS || c.HSS.SWxServer == nil }
+
+// validateSWx checks the diameter, hss.swx and hss.swx_server sections.
+func (c *Config) validateSWx() error {
+	var errs []error
+	swx := c.HSS.Backend == "swx"
+	if swx || c.HSS.SWxServer != nil {
+		if !c.hasDiameter {
+			errs = append(errs, errors.New("diameter: required with hss.backend swx or hss.swx_server (origin_host, origin_realm)"))
+		} else {
+			errs = append(errs, c.Diameter.Validate("diameter"))
+		}
+	}
+	if swx {
+		sw := &c.HSS.SWx
+		if err := checkName(sw.DestinationRealm); err != nil {
+			errs = append(errs, fmt.Errorf("hss.swx.destination_realm: %w", err))
+		}
+		if sw.DestinationHost != "" {
+			if err := checkName(sw.DestinationHost); err != nil {
+				errs = append(errs, fmt.Errorf("hss.swx.destination_host: %w", err))
+			}
+		}
+		if len(sw.Peers) == 0 {
+			errs = append(errs, errors.New("hss.swx.peers: at least one HSS (or relay) to connect to"))
+		}
+		for i := range sw.Peers {
+			errs = append(errs, sw.Peers[i].Validate(fmt.Sprintf("hss.swx.peers[%d]", i)))
+		}
+		if sw.VectorsPerRequest < 1 || sw.VectorsPerRequest > 32 {
+			errs = append(errs, errors.New("hss.swx.vectors_per_request: between 1 and 32"))
+		}
+		if sw.SpareLifetime < 0 {
+			errs = append(errs, errors.New("hss.swx.spare_lifetime: negative"))
+		}
+		if *sw.RegistrationTTL < 0 {
+			errs = append(errs, errors.New("hss.swx.registration_ttl: negative"))
+		}
+		if sw.MaxSubscribers < 1 {
+			errs = append(errs, errors.New("hss.swx.max_subscribers: at least 1"))
+		}
+		if c.HSS.SWxServer != nil {
+			errs = append(errs, errors.New("hss.swx_server: serves the built-in HSS; with hss.backend swx there is none here"))
+		}
+		if c.HSS.Subscribers != "" {
+			errs = append(errs, errors.New("hss.subscribers: with hss.backend swx the subscribers live in the remote HSS"))
+		}
+	}
+	if s := c.HSS.SWxServer; s != nil {
+		errs = append(errs, s.Validate("hss.swx_server"))
+		if s.MaxVectors < 1 || s.MaxVectors > 32 {
+			errs = append(errs, errors.New("hss.swx_server.max_vectors: between 1 and 32"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkName checks a DiameterIdentity the way the diameter section does.
+func checkName(s string) error {
+	c := diameter.Config{OriginHost: s, OriginRealm: s}
+	c.SetDefaults()
+	if err := c.Validate("x"); err != nil {
+		return errors.New("want a DiameterIdentity (letters, digits, '-', '.')")
+	}
+	return nil
 }
 
 // Warnings returns what a valid configuration allows but is risky, one
@@ -232,6 +374,7 @@ func loadConfig(data []byte) (*Config, error) {
 			return nil, fmt.Errorf("config: line %d: a second YAML document; aaad reads only one", next.Line)
 		}
 	}
+	cfg.hasRADIUS, cfg.hasDiameter = hasKey(&root, "radius"), hasKey(&root, "diameter")
 	cfg.setDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -588,4 +731,18 @@ func readFile(fsys fs.FS, name string) ([]byte, error) {
 		return fs.ReadFile(fsys, strings.TrimPrefix(name, "configs/"))
 	}
 	return os.ReadFile(name)
+}
+
+// hasKey reports whether the document's top-level mapping has key.
+func hasKey(root *yaml.Node, key string) bool {
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return false
+	}
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
 }

@@ -32,7 +32,9 @@ func (a *app) reload() {
 	// The store is not rebuilt: shares come from the bound it runs with.
 	next := *cfg
 	next.EAP.MaxConversations = a.cfg.EAP.MaxConversations
-	if err := a.radius.SetClients(radiusConfig(&next)); err != nil {
+	if a.radius == nil {
+		// An HSS node: nothing here reloads but the log level.
+	} else if err := a.radius.SetClients(radiusConfig(&next)); err != nil {
 		a.log.Error("reload refused: radius clients; the running ones stay", zap.Error(err))
 		return
 	}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fiorix/go-diameter/v4/diam/dict"
+	"go.uber.org/zap"
+
+	"github.com/aaa-project/aaa/diameter"
+	"github.com/aaa-project/aaa/diameter/swx"
+	"github.com/aaa-project/aaa/hss"
+	"github.com/aaa-project/aaa/session"
+)
+
+// newDiameter builds the Diameter node and the SWx side this node plays:
+// the client of a remote HSS (hss.backend swx) or the server of the
+// built-in one (hss.swx_server). Nothing is started.
+func (a *app) newDiameter(local *hss.Local) error {
+	cfg := a.cfg
+	if cfg.HSS.Backend != "swx" && cfg.HSS.SWxServer == nil {
+		return nil
+	}
+	// go-diameter's default dictionary lacks SWx's PPR/PPA: loaded now,
+	// before any traffic.
+	if err := swx.LoadDictionary(dict.Default); err != nil {
+		return fmt.Errorf("diameter dictionary: %w", err)
+	}
+	node, err := diameter.NewNode(cfg.Diameter, []diameter.App{{ID: swx.AppID, Vendor: swx.Vendor3GPP}},
+		dict.Default, a.log.Named("diameter"))
+	if err != nil {
+		return err
+	}
+	a.node = node
+	if cfg.HSS.Backend == "swx" {
+		sw := cfg.HSS.SWx
+		a.swxClient, err = swx.NewClient(node, swx.ClientConfig{
+			DestinationRealm:    sw.DestinationRealm,
+			DestinationHost:     sw.DestinationHost,
+			VectorsPerRequest:   sw.VectorsPerRequest,
+			SpareLifetime:       sw.SpareLifetime,
+			MaxSpareSubscribers: sw.MaxSubscribers,
+			RegistrationTTL:     *sw.RegistrationTTL,
+			RequestTimeout:      cfg.Diameter.RequestTimeout,
+			Sessions:            sessionEnder{t: a.sessions, log: a.log.Named("sessions")},
+			Logger:              a.log.Named("swx"),
+		})
+		if err != nil {
+			return fmt.Errorf("hss.swx: %w", err)
+		}
+		node.Handle(swx.AppID, a.swxClient)
+		return nil
+	}
+	a.swxServer, err = swx.NewServer(node, swx.ServerConfig{
+		AuC:            local,
+		MaxVectors:     cfg.HSS.SWxServer.MaxVectors,
+		RequestTimeout: cfg.Diameter.RequestTimeout,
+		Logger:         a.log.Named("swx"),
+	})
+	if err != nil {
+		return fmt.Errorf("hss.swx_server: %w", err)
+	}
+	node.Handle(swx.AppID, a.swxServer)
+	return nil
+}
+
+// startDiameter connects to the HSS peers or listens for the AAA nodes.
+func (a *app) startDiameter() error {
+	if a.node == nil {
+		return nil
+	}
+	if a.swxClient != nil {
+		return a.node.Connect(a.cfg.HSS.SWx.Peers)
+	}
+	addr, err := a.node.Listen(a.cfg.HSS.SWxServer.ListenConfig)
+	if err != nil {
+		return fmt.Errorf("hss.swx_server.listen: %w", err)
+	}
+	a.log.Info("swx server listening", zap.String("addr", addr.String()))
+	return nil
+}
+
+// sessionEnder ends a user's sessions for the SWx client (RTR, a barred
+// profile), through the session table's terminators.
+type sessionEnder struct {
+	t   *session.Table
+	log *zap.Logger
+}
+
+func (e sessionEnder) EndSessions(ctx context.Context, imsi string) int {
+	results := e.t.End(ctx, imsi)
+	for _, r := range results {
+		e.log.Info("session ended", zap.Stringer("session", r.Session), zap.Bool("acked", r.Acked),
+			zap.NamedError("reason", r.Err))
+	}
+	return len(results)
+}
+
+// deregisterOnLastEnd sends SAR USER_DEREGISTRATION when a user's last
+// session ends, at most maxDeregistrations at once (the rest are
+// dropped and counted: the registration then times out at the HSS's
+// pace, or the next authentication replaces it).
+func (a *app) deregisterOnLastEnd(imsi string) {
+	if a.swxClient == nil {
+		return
+	}
+	select {
+	case a.deregs <- struct{}{}:
+	default:
+		a.deregsDropped.Add(1)
+		return
+	}
+	go func() {
+		defer func() { <-a.deregs }()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.swxClient.Deregister(ctx, imsi); err != nil {
+			a.log.Info("swx deregistration failed", zap.String("imsi", session.MaskIMSI(imsi)), zap.Error(err))
+		}
+	}()
+}
+
+const maxDeregistrations = 256
+
+// swxCommands are the admin commands of a node that serves SWx.
+type swxCommands struct{ a *app }
+
+func (c swxCommands) Deregister(ctx context.Context, imsi string) (DeregisterResult, error) {
+	s := c.a.swxServer
+	if s == nil {
+		return DeregisterResult{}, errNotSupported
+	}
+	r, err := s.Deregister(ctx, imsi)
+	switch {
+	case errors.Is(err, swx.ErrNotRegistered):
+		return DeregisterResult{}, errNotRegistered
+	case err != nil:
+		return DeregisterResult{}, err
+	}
+	return DeregisterResult{Sent: true, Peer: r.Peer, ResultCode: r.ResultCode}, nil
+}
