@@ -16,6 +16,7 @@
 package diameter
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -149,6 +150,7 @@ type Stats struct {
 	WatchdogTimeouts     atomic.Uint64
 	DisconnectsRequested atomic.Uint64 // DPRs received
 	HandshakeFailures    atomic.Uint64
+	HandshakesShed       atomic.Uint64 // connections closed unread: too many in their handshake
 }
 
 // Snapshot returns the counters by name.
@@ -163,7 +165,7 @@ func (s *Stats) Snapshot() map[string]uint64 {
 		"frame_errors": s.FrameErrors.Load(), "opened": s.Opened.Load(), "closed": s.Closed.Load(),
 		"refused_peers": s.RefusedPeers.Load(), "connect_failures": s.ConnectFailures.Load(),
 		"watchdog_timeouts": s.WatchdogTimeouts.Load(), "disconnects_requested": s.DisconnectsRequested.Load(),
-		"handshake_failures": s.HandshakeFailures.Load(),
+		"handshake_failures": s.HandshakeFailures.Load(), "handshakes_shed": s.HandshakesShed.Load(),
 	}
 }
 
@@ -275,6 +277,26 @@ func (n *Node) Answer(req *diam.Message, resultCode uint32) *diam.Message {
 	m.NewAVP(avpOriginHost, avpFlagM, 0, datatype.DiameterIdentity(n.cfg.OriginHost))
 	m.NewAVP(avpOriginRealm, avpFlagM, 0, datatype.DiameterIdentity(n.cfg.OriginRealm))
 	return m
+}
+
+// Decode reads one message from frame as a connection of this node would:
+// the header's bounds, the AVP walk, then go-diameter's decoding. For
+// tools and fuzzing; a connection does the same.
+func (n *Node) Decode(frame []byte) (*diam.Message, error) {
+	if len(frame) < headerLen {
+		return nil, errLength
+	}
+	if frame[0] != 1 {
+		return nil, errVersion
+	}
+	h := parseHeader(frame)
+	if int(h.length) != len(frame) || int(h.length) > n.cfg.MaxMessage || h.length%4 != 0 {
+		return nil, errLength
+	}
+	if err := checkAVPs(frame[headerLen:], h.app, n.dict, 0); err != nil {
+		return nil, err
+	}
+	return diam.ReadMessage(bytes.NewReader(frame), n.dict)
 }
 
 // findAVP returns the first top-level AVP of code and vendor.

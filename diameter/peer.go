@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/fiorix/go-diameter/v4/diam"
@@ -24,8 +25,12 @@ func randRead(b []byte) { rand.Read(b) }
 const handshakeTimeout = 5 * time.Second
 
 // maxHandshakes bounds the connections accepted but not yet through their
-// capabilities exchange.
-const maxHandshakes = 64
+// capabilities exchange; maxHandshakesPerIP those from one address, so
+// that one host opening idle connections cannot keep the peers out.
+const (
+	maxHandshakes      = 256
+	maxHandshakesPerIP = 4
+)
 
 // productName is this implementation in CER and CEA.
 const productName = "aaad"
@@ -259,6 +264,8 @@ func (n *Node) Listen(l ListenConfig) (net.Addr, error) {
 func (n *Node) accept(ln net.Listener, allowed []string, tc *tls.Config) {
 	defer n.wg.Done()
 	slots := make(chan struct{}, maxHandshakes)
+	var perIPMu sync.Mutex
+	perIP := make(map[netip.Addr]int) // handshakes in progress by address
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -275,13 +282,23 @@ func (n *Node) accept(ln net.Listener, allowed []string, tc *tls.Config) {
 			}
 			continue
 		}
-		select {
-		case slots <- struct{}{}:
-		default:
-			// Too many connections in their handshake: a flood of
-			// idle connections must not take memory or the peers'
-			// places.
-			n.Stats.HandshakeFailures.Add(1)
+		ip := remoteIP(nc)
+		perIPMu.Lock()
+		full := perIP[ip] >= maxHandshakesPerIP
+		if !full {
+			select {
+			case slots <- struct{}{}:
+				perIP[ip]++
+			default:
+				full = true
+			}
+		}
+		perIPMu.Unlock()
+		if full {
+			// Too many connections in their handshake, from this
+			// address or from all: a flood of idle connections
+			// must not take memory or the peers' places.
+			n.Stats.HandshakesShed.Add(1)
 			nc.Close()
 			continue
 		}
@@ -289,6 +306,11 @@ func (n *Node) accept(ln net.Listener, allowed []string, tc *tls.Config) {
 		go func() {
 			defer n.wg.Done()
 			c, err := n.handshake(nc, allowed, tc)
+			perIPMu.Lock()
+			if perIP[ip]--; perIP[ip] == 0 {
+				delete(perIP, ip)
+			}
+			perIPMu.Unlock()
 			<-slots
 			if err != nil {
 				n.Stats.HandshakeFailures.Add(1)
@@ -303,6 +325,14 @@ func (n *Node) accept(ln net.Listener, allowed []string, tc *tls.Config) {
 			}
 		}()
 	}
+}
+
+// remoteIP is the address a connection comes from.
+func remoteIP(nc net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 // handshake reads a CER and answers it.

@@ -1,96 +1,16 @@
 package swx
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
+	"encoding/hex"
 	"testing"
 
 	"github.com/fiorix/go-diameter/v4/diam"
-	"github.com/fiorix/go-diameter/v4/diam/datatype"
 	"github.com/fiorix/go-diameter/v4/diam/dict"
 
 	"github.com/aaa-project/aaa/aka"
+	"github.com/aaa-project/aaa/diameter"
 )
-
-// wellFormed is a structural walk of a Diameter message, as the base
-// package pre-validates frames: the header's length is the frame's, and
-// every AVP, inside grouped AVPs too, has a header and a length that fit,
-// and a value of the size its type has. go-diameter's ReadMessage panics
-// on some frames that fail it (a grouped AVP whose value does not hold
-// whole AVPs: DecodeGroupedFromBytes calls Len on an AVP whose Data is
-// nil) and misreads others (a fixed-size value of another size advances by
-// the type's size, not the AVP's), so the fuzz target skips them.
-func wellFormed(b []byte, d *dict.Parser) bool {
-	if len(b) < diam.HeaderLength || b[0] != 1 {
-		return false
-	}
-	if l := int(b[1])<<16 | int(b[2])<<8 | int(b[3]); l != len(b) {
-		return false
-	}
-	return walkAVPs(b[diam.HeaderLength:], binary.BigEndian.Uint32(b[8:12]), d, 0)
-}
-
-func walkAVPs(b []byte, app uint32, d *dict.Parser, depth int) bool {
-	if depth > 16 {
-		return false
-	}
-	for len(b) > 0 {
-		if len(b) < 8 {
-			return false
-		}
-		code := binary.BigEndian.Uint32(b[0:4])
-		l := int(b[5])<<16 | int(b[6])<<8 | int(b[7])
-		h := 8
-		var vendor uint32
-		if b[4]&0x80 != 0 {
-			h = 12
-			if len(b) < 12 {
-				return false
-			}
-			vendor = binary.BigEndian.Uint32(b[8:12])
-		}
-		if l < h || l > len(b) {
-			return false
-		}
-		v := b[h:l]
-		a, _ := d.FindAVPByCode(app, code, vendor)
-		if a == nil {
-			return false
-		}
-		switch a.Data.Type {
-		case datatype.GroupedType:
-			if !walkAVPs(v, app, d, depth+1) {
-				return false
-			}
-		case datatype.Unsigned32Type, datatype.Integer32Type, datatype.EnumeratedType,
-			datatype.Float32Type, datatype.TimeType, datatype.IPv4Type:
-			if len(v) != 4 {
-				return false
-			}
-		case datatype.Unsigned64Type, datatype.Integer64Type, datatype.Float64Type:
-			if len(v) != 8 {
-				return false
-			}
-		case datatype.IPv6Type:
-			if len(v) != 16 {
-				return false
-			}
-		case datatype.AddressType:
-			if !(len(v) == 6 && v[0] == 0 && v[1] == 1) && !(len(v) == 18 && v[0] == 0 && v[1] == 2) {
-				return false
-			}
-		}
-		next := (l + 3) &^ 3
-		if next > len(b) {
-			// The last AVP may lack its padding; go-diameter advances
-			// past the end, which ends its loop.
-			next = len(b)
-		}
-		b = b[next:]
-	}
-	return true
-}
 
 // fuzzSeeds are real SWx requests: MARs (EAP-AKA', EAP-AKA,
 // resynchronisation), SARs (registration, deregistration), an RTR and PPRs,
@@ -162,11 +82,15 @@ func FuzzServeDiameter(f *testing.F) {
 		f.Fatal(err)
 	}
 	ctx := context.Background()
+	// The base's read path: header bounds, the AVP walk, go-diameter's
+	// decoding, as a connection does before a handler sees anything.
+	base, err := diameter.NewNode(diameter.Config{OriginHost: "hss.test", OriginRealm: "test"},
+		[]diameter.App{{ID: AppID, Vendor: Vendor3GPP}}, dict.Default, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if !wellFormed(b, dict.Default) {
-			return
-		}
-		m, err := diam.ReadMessage(bytes.NewReader(b), dict.Default)
+		m, err := base.Decode(b)
 		if err != nil {
 			return
 		}
@@ -191,31 +115,26 @@ func FuzzServeDiameter(f *testing.F) {
 	})
 }
 
-// The walk refuses the frames on which go-diameter's decoder panics: a
+// The base refuses the frames on which go-diameter's decoder panics: a
 // grouped AVP (here Vendor-Specific-Application-Id) whose value is 4 octets
 // that are no AVP.
-func TestWellFormed_RefusesGroupedGarbage(t *testing.T) {
-	n := newNode("h", "r")
-	m := n.NewRequest(CmdPushProfile, AppID, "r", "")
-	b, err := m.Serialize()
+func TestDecodeRefusesGroupedGarbage(t *testing.T) {
+	base, err := diameter.NewNode(diameter.Config{OriginHost: "hss.test", OriginRealm: "test"},
+		[]diameter.App{{ID: AppID, Vendor: Vendor3GPP}}, dict.Default, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !wellFormed(b, dict.Default) {
-		t.Fatal("a good frame refused")
+	b, _ := hex.DecodeString("01000020c0000130010000310000000100000001000001044000000cdeadbeef")
+	if _, err := base.Decode(b); err == nil {
+		t.Fatal("a grouped AVP holding garbage was decoded")
 	}
-	bad := grouped4(b)
-	if wellFormed(bad, dict.Default) {
-		t.Fatal("grouped garbage accepted")
+	for _, h := range []string{
+		"0100001cc000013001000031000000010000000100000001400000ff", // AVP longer than the frame
+		"0100001cc00001300100003100000001000000010000000140000004", // AVP length under 8
+	} {
+		b, _ := hex.DecodeString(h)
+		if _, err := base.Decode(b); err == nil {
+			t.Errorf("%s decoded", h)
+		}
 	}
-}
-
-// grouped4 appends to the frame b a Vendor-Specific-Application-Id (260,
-// grouped) holding 4 octets.
-func grouped4(b []byte) []byte {
-	out := append([]byte(nil), b...)
-	out = append(out, 0, 0, 1, 4, 0x40, 0, 0, 12, 0xde, 0xad, 0xbe, 0xef)
-	l := len(out)
-	out[1], out[2], out[3] = byte(l>>16), byte(l>>8), byte(l)
-	return out
 }
