@@ -20,6 +20,12 @@
 #     (Redis round trips) per authentication are reported too.
 #   REDIS_SOCKET [0] 1: aaad reaches redis-server over a Unix socket
 #     instead of loopback TCP (a Redis on the same machine).
+#   HSS [local|swx] swx: the vectors come over Diameter SWx from a second
+#     aaad in the HSS role (hss.swx_server) on the same machine; its CPU,
+#     and the MARs and SARs per authentication, are reported too.
+#   SWX_VECTORS [4] hss.swx.vectors_per_request (SIP-Number-Auth-Items).
+#   SWX_REGISTRATION_TTL [1h] hss.swx.registration_ttl; 0s: a SAR on
+#     every authentication.
 #   GO [go]
 # Exit status: 0 when aaabench counted no failure, 1 when it did, 2 on a
 # setup or usage error.
@@ -39,6 +45,9 @@ SOCKETS=${SOCKETS:-}
 STORE=${STORE:-memory}
 REDIS_APPENDFSYNC=${REDIS_APPENDFSYNC:-}
 REDIS_SOCKET=${REDIS_SOCKET:-0}
+HSS=${HSS:-local}
+SWX_VECTORS=${SWX_VECTORS:-4}
+SWX_REGISTRATION_TTL=${SWX_REGISTRATION_TTL:-1h}
 SECRET=bench-$RANDOM$RANDOM
 
 die() {
@@ -48,6 +57,8 @@ die() {
 
 case $METHOD in aka-prime | aka) ;; *) die "METHOD=$METHOD: want aka-prime or aka" ;; esac
 case $STORE in memory | redis) ;; *) die "STORE=$STORE: want memory or redis" ;; esac
+case $HSS in local | swx) ;; *) die "HSS=$HSS: want local or swx" ;; esac
+[[ $HSS == swx && $STORE == redis ]] && die "HSS=swx runs with STORE=memory"
 case $LOG_LEVEL in debug | info | warn | error) ;; *) die "LOG_LEVEL=$LOG_LEVEL: want debug, info, warn or error" ;; esac
 [[ $SUBSCRIBERS =~ ^[1-9][0-9]*$ ]] || die "SUBSCRIBERS=$SUBSCRIBERS: want a positive integer"
 command -v python3 >/dev/null || die "python3 is needed to read aaabench's JSON summary"
@@ -57,7 +68,16 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/aaa-bench.XXXXXX")
 aaad_pid=
 drain_pid=
 redis_pid=
+hss_pid=
+hss_drain_pid=
 cleanup() {
+	if [[ -n $hss_pid ]] && kill -0 "$hss_pid" 2>/dev/null; then
+		kill -TERM "$hss_pid" 2>/dev/null || true
+		wait "$hss_pid" 2>/dev/null || true
+	fi
+	if [[ -n $hss_drain_pid ]]; then
+		wait "$hss_drain_pid" 2>/dev/null || true
+	fi
 	if [[ -n $redis_pid ]]; then
 		kill -TERM "$redis_pid" 2>/dev/null || true
 		wait "$redis_pid" 2>/dev/null || true
@@ -84,6 +104,7 @@ if [[ $RATE != 0 ]]; then load+=", open loop at $RATE/s"; else load+=", closed l
 load+=", reauth $REAUTH, anonymous $ANONYMOUS, $SUBSCRIBERS subscribers, aaad log level $LOG_LEVEL"
 load+=", aaad GOMAXPROCS ${SERVER_PROCS:-all CPUs}, store $STORE${REDIS_APPENDFSYNC:+ (AOF appendfsync $REDIS_APPENDFSYNC)}"
 [[ $STORE == redis && $REDIS_SOCKET == 1 ]] && load+=" over a Unix socket"
+[[ $HSS == swx ]] && load+=", vectors over SWx from an HSS node ($SWX_VECTORS per MAR, registration_ttl $SWX_REGISTRATION_TTL)"
 echo "load:     $load"
 echo
 
@@ -98,6 +119,61 @@ else
 	port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 	listen=127.0.0.1:$port
 fi
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+# A closed loop over SUBSCRIBERS USIMs authenticates each of them far more
+# often than a phone does (25,000/s over 10,000 is 2.5 a second): lift the
+# per-subscriber vector rate, which guards real USIMs.
+local_hss="  backend: local
+  subscribers: $tmp/subscribers.csv
+  vector_rate: 1000
+  vector_burst: 1000"
+if [[ $HSS == swx ]]; then
+	hss_port=$(free_port)
+	hss_admin=$(free_port)
+	aaa_admin=$(free_port)
+	cat >"$tmp/hss.yaml" <<EOF
+log: {level: $LOG_LEVEL, format: json}
+diameter: {origin_host: hss.bench, origin_realm: bench}
+hss:
+$local_hss
+  swx_server:
+    listen: 127.0.0.1:$hss_port
+    peers: [aaa.bench]
+    max_vectors: 32
+store: {backend: memory}
+admin: {listen: 127.0.0.1:$hss_admin}
+EOF
+	mkfifo "$tmp/hss.stderr"
+	"$tmp/aaad" --config "$tmp/hss.yaml" 2>"$tmp/hss.stderr" &
+	hss_pid=$!
+	exec 4<"$tmp/hss.stderr"
+	hss_ready=
+	while IFS= read -r -t 30 line <&4; do
+		printf '%s\n' "$line" >>"$tmp/hss.log"
+		if [[ $line == *'"msg":"swx server listening"'* ]]; then
+			hss_ready=1
+			break
+		fi
+	done
+	cat <&4 >>"$tmp/hss.log" &
+	hss_drain_pid=$!
+	exec 4<&-
+	[[ -n $hss_ready ]] || { cat "$tmp/hss.log" >&2; die "the HSS node did not start"; }
+	echo "hss node: pid $hss_pid serving SWx on 127.0.0.1:$hss_port"
+	aaa_hss="  backend: swx
+  swx:
+    destination_realm: bench
+    peers: [{host: hss.bench, address: \"127.0.0.1:$hss_port\"}]
+    vectors_per_request: $SWX_VECTORS
+    registration_ttl: $SWX_REGISTRATION_TTL"
+	aaa_extra="diameter: {origin_host: aaa.bench, origin_realm: bench}
+admin: {listen: 127.0.0.1:$aaa_admin}"
+else
+	aaa_hss=$local_hss
+	aaa_extra=
+fi
 cat >"$tmp/aaad.yaml" <<EOF
 log:
   level: $LOG_LEVEL
@@ -110,17 +186,9 @@ ${WORKERS:+  workers: $WORKERS
 eap:
   methods: [$METHOD]
 hss:
-  backend: local
-  subscribers: $tmp/subscribers.csv
-  # A closed loop over SUBSCRIBERS USIMs authenticates each of them far
-  # more often than a phone does (25,000/s over 10,000 is 2.5 a second):
-  # lift the per-subscriber vector rate, which guards real USIMs.
-  vector_rate: 1000
-  vector_burst: 1000
+$aaa_hss
+$aaa_extra
 EOF
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 redis_cli() { redis-cli -p "$redis_port" "$@"; }
 if [[ $STORE == redis ]]; then
 	command -v redis-server >/dev/null || die "redis-server not found: scripts/install-test-deps.sh installs it"
@@ -159,6 +227,10 @@ if [[ $listen == 127.0.0.1:0 ]]; then
 		printf '%s\n' "$line" >>"$tmp/aaad.log"
 		if [[ $line == *'"msg":"radius server listening"'* && $line =~ \"addr\":\"([^\"]+)\" ]]; then
 			addr=${BASH_REMATCH[1]}
+			[[ $HSS == swx ]] || break
+		fi
+		# Over SWx, ready once the HSS peer is open too.
+		if [[ -n $addr && $line == *'"msg":"diameter peer open"'* ]]; then
 			break
 		fi
 	done
@@ -197,6 +269,18 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 ticks0=$(cpu_ticks "$aaad_pid")
 rss0=$(rss_kib "$aaad_pid")
+# The SWx counters of both nodes, from their admin endpoints (expvar).
+swx_vars() {
+	python3 -c 'import json, sys, urllib.request
+h = json.load(urllib.request.urlopen("http://127.0.0.1:%s/debug/vars" % sys.argv[1]))
+a = json.load(urllib.request.urlopen("http://127.0.0.1:%s/debug/vars" % sys.argv[2]))
+s, c = h["swx_server"], a["swx"]
+print(s["MARReceived"], s["SARReceived"], s["VectorsSent"], c["SparesUsed"], a["diameter"]["sent"], a["diameter"]["received"])' "$hss_admin" "$aaa_admin"
+}
+if [[ -n $hss_pid ]]; then
+	hticks0=$(cpu_ticks "$hss_pid")
+	read -r mar0 sar0 vec0 spare0 dsent0 drecv0 < <(swx_vars)
+fi
 redis_stat() { redis_cli info stats | tr -d '\r' | awk -F: -v k="$1" '$1 == k {print $2+0}'; }
 if [[ -n $redis_pid ]]; then
 	rticks0=$(cpu_ticks "$redis_pid")
@@ -223,6 +307,13 @@ if ! kill -0 "$aaad_pid" 2>/dev/null; then
 fi
 ticks1=$(cpu_ticks "$aaad_pid")
 rss1=$(rss_kib "$aaad_pid")
+HTICKS=0 MARS=0 SARS=0 VECS=0 SPARES=0 DSENT=0 DRECV=0
+if [[ -n $hss_pid ]]; then
+	HTICKS=$(($(cpu_ticks "$hss_pid") - hticks0))
+	read -r mar1 sar1 vec1 spare1 dsent1 drecv1 < <(swx_vars)
+	MARS=$((mar1 - mar0)) SARS=$((sar1 - sar0)) VECS=$((vec1 - vec0)) SPARES=$((spare1 - spare0))
+	DSENT=$((dsent1 - dsent0)) DRECV=$((drecv1 - drecv0))
+fi
 RTICKS=0 READS=0 CMDS=0
 if [[ -n $redis_pid ]]; then
 	RTICKS=$(($(cpu_ticks "$redis_pid") - rticks0))
@@ -232,7 +323,8 @@ if [[ -n $redis_pid ]]; then
 fi
 
 echo
-COMMANDSTATS=${redis_pid:+$tmp/commandstats} STORE=$STORE RTICKS=$RTICKS READS=$READS CMDS=$CMDS TICKS=$((ticks1 - ticks0)) CLK_TCK=$clk_tck RSS0=$rss0 RSS1=$rss1 NPROC=$(nproc) CPU_MODEL=$cpu_model \
+HSS=$HSS HTICKS=$HTICKS MARS=$MARS SARS=$SARS VECS=$VECS SPARES=$SPARES DSENT=$DSENT DRECV=$DRECV \
+	COMMANDSTATS=${redis_pid:+$tmp/commandstats} STORE=$STORE RTICKS=$RTICKS READS=$READS CMDS=$CMDS TICKS=$((ticks1 - ticks0)) CLK_TCK=$clk_tck RSS0=$rss0 RSS1=$rss1 NPROC=$(nproc) CPU_MODEL=$cpu_model \
 	GO_VERSION=$go_version METHOD=$METHOD CONCURRENCY=$CONCURRENCY DURATION=$DURATION RATE=$RATE \
 	REAUTH=$REAUTH ANONYMOUS=$ANONYMOUS SUBSCRIBERS=$SUBSCRIBERS LOG_LEVEL=$LOG_LEVEL SERVER_PROCS=$SERVER_PROCS \
 	python3 - "$tmp/result.json" <<'EOF'
@@ -283,6 +375,22 @@ if env["STORE"] == "redis" and ok:
     top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
     print("redis commands     " + ", ".join(f"{k} {v / ok:.2f}" for k, v in top) + " per auth (whole run, probe included)")
 
+swx = None
+if env["HSS"] == "swx" and ok:
+    dur = r["duration_s"]
+    swx = {
+        "hss_cpu_us_per_auth": round(int(env["HTICKS"]) / int(env["CLK_TCK"]) * 1e6 / ok, 1),
+        "mars_per_auth": round(int(env["MARS"]) / ok, 3),
+        "sars_per_auth": round(int(env["SARS"]) / ok, 3),
+        "vectors_per_mar": round(int(env["VECS"]) / max(int(env["MARS"]), 1), 2),
+        "spares_used_per_auth": round(int(env["SPARES"]) / ok, 3),
+        "mar_round_trips_per_s": round(int(env["MARS"]) / dur, 1),
+        "diameter_requests_per_s": round(int(env["DSENT"]) / dur, 1),
+    }
+    print(f"HSS node CPU       {swx['hss_cpu_us_per_auth']:.1f} µs/auth   (both nodes {server_us + swx['hss_cpu_us_per_auth']:.1f} µs/auth)")
+    print(f"SWx                {swx['mars_per_auth']:.3f} MAR and {swx['sars_per_auth']:.3f} SAR per auth, {swx['vectors_per_mar']:.2f} vectors per MAR, {swx['spares_used_per_auth']:.3f} spares used per auth")
+    print(f"SWx round trips    {swx['mar_round_trips_per_s']:.0f} MAR/MAA per s; the AAA node sent {swx['diameter_requests_per_s']:.0f} Diameter messages per s")
+
 doc = {
     "machine": {"cpus": int(env["NPROC"]), "model": env["CPU_MODEL"], "go": env["GO_VERSION"]},
     "load": {
@@ -305,6 +413,7 @@ doc = {
     "server_rss_mib": {"start": round(rss0, 1), "end": round(rss1, 1)},
     "store": env["STORE"],
     "redis": redis,
+    "swx": swx,
 }
 print()
 print(json.dumps(doc, separators=(",", ":")))
