@@ -140,9 +140,15 @@ type ListenConfig struct {
 	// Listen is host:port.
 	Listen string `yaml:"listen"`
 	// Peers are the Origin-Hosts allowed to connect; any other gets
-	// DIAMETER_UNKNOWN_PEER in its CEA and the connection ends.
-	Peers []string   `yaml:"peers"`
-	TLS   *TLSConfig `yaml:"tls"`
+	// DIAMETER_UNKNOWN_PEER in its CEA and the connection ends. A name
+	// is only a claim: without TLS, Sources (or a firewall) must say who
+	// may connect at all; with TLS and a CA file, the name must be one
+	// of the peer's certificate.
+	Peers []string `yaml:"peers"`
+	// Sources, when set, are the addresses (CIDR prefixes or single
+	// addresses) connections are taken from; any other is closed unread.
+	Sources []string   `yaml:"sources"`
+	TLS     *TLSConfig `yaml:"tls"`
 }
 
 // Validate checks l; key names it in messages.
@@ -157,6 +163,11 @@ func (l *ListenConfig) Validate(key string) error {
 	for i, p := range l.Peers {
 		if err := checkIdentity(p); err != nil {
 			errs = append(errs, fmt.Errorf("%s.peers[%d]: %w", key, i, err))
+		}
+	}
+	for i, src := range l.Sources {
+		if _, err := parsePrefix(src); err != nil {
+			errs = append(errs, fmt.Errorf("%s.sources[%d]: %w", key, i, err))
 		}
 	}
 	if l.TLS != nil {

@@ -42,7 +42,10 @@ type Conn struct {
 	dpa     chan struct{}
 
 	handlers chan struct{} // a token per request being handled
-	lastRecv atomic.Int64  // unix nanoseconds
+	running  sync.WaitGroup
+	ctx      context.Context // of the handlers: ends when the connection does
+	cancel   context.CancelFunc
+	lastRecv atomic.Int64 // unix nanoseconds
 	dwrSent  atomic.Bool
 	peerDPR  atomic.Uint32 // Disconnect-Cause+1 of a DPR received
 }
@@ -56,6 +59,7 @@ func newConn(n *Node, nc net.Conn, br *bufio.Reader) *Conn {
 		dpa:      make(chan struct{}, 1),
 		handlers: make(chan struct{}, n.cfg.MaxInFlight),
 	}
+	c.ctx, c.cancel = context.WithCancel(n.handlerCtx)
 	var r [4]byte
 	randRead(r[:])
 	c.hbh.Store(uint32(r[0])<<24 | uint32(r[1])<<16 | uint32(r[2])<<8 | uint32(r[3]))
@@ -73,6 +77,11 @@ func (c *Conn) supports(app uint32) bool {
 		}
 	}
 	return false
+}
+
+// healthy: open, and heard from within a watchdog interval.
+func (c *Conn) healthy() bool {
+	return !c.isClosed() && time.Duration(time.Now().UnixNano()-c.lastRecv.Load()) < c.node.cfg.Watchdog
 }
 
 func (c *Conn) isClosed() bool {
@@ -97,6 +106,7 @@ func (c *Conn) close(why error) {
 	close(c.done)
 	c.pending = nil
 	c.mu.Unlock()
+	c.cancel() // its handlers' answers could not be sent
 	c.nc.Close()
 	if c.host != "" {
 		c.node.unregister(c)
@@ -116,9 +126,11 @@ func (c *Conn) write(b []byte) error {
 		c.writers.Add(-1)
 		return errConnClosed
 	}
+	// Every write may reach the socket (bufio writes through when its
+	// buffer fills), so each sets the deadline.
+	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := c.bw.Write(b)
 	if c.writers.Add(-1) == 0 && err == nil {
-		c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		err = c.bw.Flush()
 	}
 	if err != nil {
@@ -169,6 +181,13 @@ func (c *Conn) Request(ctx context.Context, req *diam.Message) (*diam.Message, e
 		c.mu.Unlock()
 		return nil, ctx.Err()
 	case <-c.done:
+		// The answer may have come just before the close: select picks
+		// at random among ready cases.
+		select {
+		case f := <-ch:
+			return c.decode(f)
+		default:
+		}
 		return nil, errConnClosed
 	}
 }
@@ -288,6 +307,9 @@ func (c *Conn) request(f []byte, h *header) bool {
 		c.baseAnswer(f, h, ResultApplicationUnsupported, false)
 		return false
 	}
+	// A handler slot of the connection's and one of the node's: a peer
+	// that reconnects does not get a fresh allowance while its old
+	// handlers run.
 	select {
 	case c.handlers <- struct{}{}:
 	default:
@@ -295,19 +317,44 @@ func (c *Conn) request(f []byte, h *header) bool {
 		c.baseAnswer(f, h, ResultTooBusy, false)
 		return false
 	}
+	select {
+	case n.handlerSlots <- struct{}{}:
+	default:
+		<-c.handlers
+		n.Stats.TooBusy.Add(1)
+		c.baseAnswer(f, h, ResultTooBusy, false)
+		return false
+	}
+	c.running.Add(1)
 	go c.handle(hd, f, *h)
 	return false
 }
 
 // handle runs a handler for one request and sends its answer.
 func (c *Conn) handle(hd Handler, f []byte, h header) {
-	defer func() { <-c.handlers }()
+	defer func() {
+		<-c.node.handlerSlots
+		<-c.handlers
+		c.running.Done()
+	}()
+	defer func() {
+		// A fault in one request's handling ends that request, not the
+		// process; it gets DIAMETER_UNABLE_TO_COMPLY. Nothing of the
+		// message is logged (it may hold keys).
+		if r := recover(); r != nil {
+			c.node.Stats.Panics.Add(1)
+			c.node.log.Error("diameter handler panicked", zap.String("peer", c.host),
+				zap.Uint32("command", h.cmd), zap.Uint32("application", h.app))
+			c.baseAnswer(f, &h, ResultUnableToComply, false)
+		}
+	}()
 	m, err := c.decode(f)
 	if err != nil {
 		c.baseAnswer(f, &h, ResultInvalidAVPLength, false)
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.node.ctx, handlerTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, handlerTimeout)
+	ctx = context.WithValue(ctx, peerKey{}, Peer{Host: c.host, Realm: c.realm, Relay: c.relay})
 	ans := hd.ServeDiameter(ctx, m)
 	cancel()
 	if ans == nil {
@@ -391,5 +438,28 @@ func (c *Conn) disconnect(ctx context.Context, cause uint32) {
 		case <-ctx.Done():
 		}
 	}
+	// The requests in progress finish and are answered, while ctx lasts.
+	drained := make(chan struct{})
+	go func() { c.running.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-c.done:
+	case <-ctx.Done():
+	}
 	c.close(errors.New("disconnected (DPR sent)"))
+}
+
+// Peer is the peer a request came from, in its handler's context.
+type Peer struct {
+	Host, Realm string
+	Relay       bool // it advertised the relay application: Origin-Host is not its own
+}
+
+type peerKey struct{}
+
+// PeerFromContext returns the peer whose connection a handler's request
+// came on.
+func PeerFromContext(ctx context.Context) (Peer, bool) {
+	p, ok := ctx.Value(peerKey{}).(Peer)
+	return p, ok
 }

@@ -117,9 +117,13 @@ type Node struct {
 	e2e      atomic.Uint32
 	handlers map[uint32]Handler
 
-	ctx    context.Context
+	ctx    context.Context // of the dialers and listeners
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// handlerCtx ends after Close drained the connections.
+	handlerCtx    context.Context
+	handlerCancel context.CancelFunc
+	handlerSlots  chan struct{} // handlers running, all connections
+	wg            sync.WaitGroup
 
 	mu        sync.Mutex
 	conns     map[string]*Conn // open connections by peer host
@@ -151,6 +155,7 @@ type Stats struct {
 	DisconnectsRequested atomic.Uint64 // DPRs received
 	HandshakeFailures    atomic.Uint64
 	HandshakesShed       atomic.Uint64 // connections closed unread: too many in their handshake
+	Panics               atomic.Uint64 // handlers that panicked (answered 5012)
 }
 
 // Snapshot returns the counters by name.
@@ -166,6 +171,7 @@ func (s *Stats) Snapshot() map[string]uint64 {
 		"refused_peers": s.RefusedPeers.Load(), "connect_failures": s.ConnectFailures.Load(),
 		"watchdog_timeouts": s.WatchdogTimeouts.Load(), "disconnects_requested": s.DisconnectsRequested.Load(),
 		"handshake_failures": s.HandshakeFailures.Load(), "handshakes_shed": s.HandshakesShed.Load(),
+		"handler_panics": s.Panics.Load(),
 	}
 }
 
@@ -192,9 +198,11 @@ func NewNode(cfg Config, apps []App, d *dict.Parser, log *zap.Logger) (*Node, er
 		stateID:  uint32(time.Now().Unix()),
 		handlers: make(map[uint32]Handler),
 		ctx:      ctx, cancel: cancel,
-		conns:   make(map[string]*Conn),
-		changed: make(chan struct{}),
+		conns:        make(map[string]*Conn),
+		changed:      make(chan struct{}),
+		handlerSlots: make(chan struct{}, 4*cfg.MaxInFlight),
 	}
+	n.handlerCtx, n.handlerCancel = context.WithCancel(context.Background())
 	n.sidHigh = n.stateID
 	var r [8]byte
 	rand.Read(r[:])
@@ -427,6 +435,13 @@ func (n *Node) register(c *Conn) bool {
 	return true
 }
 
+// open returns the open connection to host, or nil.
+func (n *Node) open(host string) *Conn {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.conns[host]
+}
+
 func (n *Node) unregister(c *Conn) {
 	n.mu.Lock()
 	if n.conns[c.host] == c {
@@ -545,10 +560,11 @@ func (n *Node) Close(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	n.mu.Unlock()
-	n.cancel()
+	n.cancel() // no more connections
 	for _, ln := range lns {
 		ln.Close()
 	}
+	// DPR on each, the requests in progress answered, then closed.
 	var wg sync.WaitGroup
 	for _, c := range conns {
 		wg.Add(1)
@@ -558,6 +574,7 @@ func (n *Node) Close(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	n.handlerCancel()
 	done := make(chan struct{})
 	go func() { n.wg.Wait(); close(done) }()
 	select {

@@ -31,6 +31,7 @@ type echo struct {
 	calls   atomic.Int64
 	block   chan struct{} // when set, handlers wait on it
 	started chan struct{} // when set, told of each call
+	ended   chan error    // when set, told of each return: the context's error
 }
 
 func (e *echo) ServeDiameter(ctx context.Context, req *diam.Message) *diam.Message {
@@ -43,6 +44,9 @@ func (e *echo) ServeDiameter(ctx context.Context, req *diam.Message) *diam.Messa
 		case <-e.block:
 		case <-ctx.Done():
 		}
+	}
+	if e.ended != nil {
+		e.ended <- ctx.Err()
 	}
 	return e.n.Answer(req, ResultSuccess)
 }
@@ -134,7 +138,14 @@ type rawPeer struct {
 
 func dialRaw(t *testing.T, addr, host string) (*rawPeer, uint32) {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
+	return dialRawFrom(t, "127.0.0.1", addr, host)
+}
+
+// dialRawFrom is dialRaw from the local address from.
+func dialRawFrom(t *testing.T, from, addr, host string) (*rawPeer, uint32) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

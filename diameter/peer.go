@@ -122,6 +122,12 @@ func (n *Node) dial(p PeerConfig, tc *tls.Config) (*Conn, error) {
 		nc = tlsConn
 	}
 	c := newConn(n, nc, bufio.NewReaderSize(nc, 16<<10))
+	opened := false
+	defer func() {
+		if !opened {
+			c.cancel()
+		}
+	}()
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	cer := n.capabilities(diam.NewMessage(CmdCapabilitiesExchange, flagRequest, 0, c.hbh.Add(1), n.e2e.Add(1), n.dict), nc)
 	if err := c.writeMsg(cer); err != nil {
@@ -158,6 +164,7 @@ func (n *Node) dial(p PeerConfig, tc *tls.Config) (*Conn, error) {
 		return nil, errors.New("the peer serves none of our applications")
 	}
 	nc.SetDeadline(time.Time{})
+	opened = true
 	return c, nil
 }
 
@@ -255,13 +262,22 @@ func (n *Node) Listen(l ListenConfig) (net.Addr, error) {
 	n.listeners = append(n.listeners, ln)
 	n.mu.Unlock()
 	allowed := slices.Clone(l.Peers)
+	var sources []netip.Prefix
+	for _, src := range l.Sources {
+		p, err := parsePrefix(src)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		sources = append(sources, p)
+	}
 	n.wg.Add(1)
-	go n.accept(ln, allowed, tc)
+	go n.accept(ln, allowed, sources, tc)
 	n.log.Info("diameter listening", zap.String("addr", ln.Addr().String()), zap.Strings("peers", allowed))
 	return ln.Addr(), nil
 }
 
-func (n *Node) accept(ln net.Listener, allowed []string, tc *tls.Config) {
+func (n *Node) accept(ln net.Listener, allowed []string, sources []netip.Prefix, tc *tls.Config) {
 	defer n.wg.Done()
 	slots := make(chan struct{}, maxHandshakes)
 	var perIPMu sync.Mutex
@@ -283,6 +299,15 @@ func (n *Node) accept(ln net.Listener, allowed []string, tc *tls.Config) {
 			continue
 		}
 		ip := remoteIP(nc)
+		if len(sources) > 0 && !slices.ContainsFunc(sources, func(p netip.Prefix) bool { return p.Contains(ip) }) {
+			n.Stats.RefusedPeers.Add(1)
+			nc.Close()
+			continue
+		}
+		if ip.Is6() {
+			// One host may hold a whole /64.
+			ip = netip.PrefixFrom(ip, 64).Masked().Addr()
+		}
 		perIPMu.Lock()
 		full := perIP[ip] >= maxHandshakesPerIP
 		if !full {
@@ -349,6 +374,12 @@ func (n *Node) handshake(nc net.Conn, allowed []string, tc *tls.Config) (*Conn, 
 		nc = tlsConn
 	}
 	c := newConn(n, nc, bufio.NewReaderSize(nc, 16<<10))
+	opened := false
+	defer func() {
+		if !opened {
+			c.cancel()
+		}
+	}()
 	f, h, err := readFrame(c.br, n.cfg.MaxMessage)
 	if err != nil {
 		return nil, fmt.Errorf("no CER: %w", err)
@@ -376,6 +407,25 @@ func (n *Node) handshake(nc net.Conn, allowed []string, tc *tls.Config) (*Conn, 
 		cea(ResultUnknownPeer)
 		return nil, fmt.Errorf("Origin-Host %q is not among the allowed peers", host)
 	}
+	if tlsConn, ok := nc.(*tls.Conn); ok {
+		// Over TLS the name a peer claims must be the one its
+		// certificate was issued for.
+		certs := tlsConn.ConnectionState().PeerCertificates
+		if len(certs) > 0 && certs[0].VerifyHostname(host) != nil {
+			n.Stats.RefusedPeers.Add(1)
+			cea(ResultUnknownPeer)
+			return nil, fmt.Errorf("Origin-Host %q is not a name of the peer's certificate", host)
+		}
+	}
+	if old := n.open(host); old != nil && old.healthy() && remoteIP(old.nc) != remoteIP(nc) {
+		// The host is connected and alive from another address: a
+		// second connection claiming its name is an impostor or a
+		// misconfiguration, and must not cut the first off. (From the
+		// same address it is the peer come back: it replaces the old.)
+		n.Stats.RefusedPeers.Add(1)
+		cea(ResultUnableToComply)
+		return nil, fmt.Errorf("%s is already connected from another address", host)
+	}
 	c.host, c.realm = host, identityOf(findAVP(cer.AVP, avpOriginRealm, 0))
 	c.apps, c.relay = peerApps(cer)
 	if !c.relay && !n.common(c) {
@@ -389,5 +439,21 @@ func (n *Node) handshake(nc net.Conn, allowed []string, tc *tls.Config) (*Conn, 
 		return nil, err
 	}
 	nc.SetDeadline(time.Time{})
+	opened = true
 	return c, nil
+}
+
+// parsePrefix reads a CIDR prefix or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		if p != p.Masked() {
+			return netip.Prefix{}, errors.New("a prefix with host bits set")
+		}
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, errors.New("want an address or a CIDR prefix")
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
