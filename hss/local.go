@@ -98,6 +98,14 @@ func (l *Local) Vector(ctx context.Context, imsi, networkName string) (aka.Vecto
 	return v, nil
 }
 
+// Known returns nil when imsi is a subscriber of the store, and
+// aka.ErrUnknownSubscriber (or the store's fault) when not. It opens no
+// key.
+func (l *Local) Known(ctx context.Context, imsi string) error {
+	_, err := l.store.Record(ctx, imsi)
+	return err
+}
+
 // Resync verifies the AUTS a USIM sent for rand, moves the subscriber's
 // SQN past the USIM's (TS 33.102 6.3.5) and returns a vector fresh for it,
 // for networkName as Vector does.

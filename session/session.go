@@ -66,15 +66,15 @@ func (s Session) String() string {
 // GoString is String, so that %#v does not print the IMSI either.
 func (s Session) GoString() string { return s.String() }
 
-// MaskIMSI replaces every character of imsi but the last 4 with 'x' (all
-// of them when it is shorter than 8).
+// MaskIMSI keeps an IMSI out of info logs the way radius and swx do, so
+// that lines about one user, read together, show no more: the MCC and MNC
+// (5 digits) and the last two digits; nothing of one shorter than 8.
 func MaskIMSI(imsi string) string {
-	b := []byte(imsi)
-	keep := 4
-	if len(b) < 8 {
-		keep = 0
+	if len(imsi) < 8 {
+		return ""
 	}
-	for i := 0; i < len(b)-keep; i++ {
+	b := []byte(imsi)
+	for i := 5; i < len(b)-2; i++ {
 		b[i] = 'x'
 	}
 	return string(b)

@@ -46,8 +46,12 @@ func (a *app) reload() {
 	restart := needsRestart(a.cfg, cfg)
 	a.cfg.RADIUS.Clients = cfg.RADIUS.Clients
 	a.cfg.Log.Level = cfg.Log.Level
+	reloaded := []string{"radius.clients", "log.level"}
+	if a.radius == nil {
+		reloaded = reloaded[1:]
+	}
 	a.log.Info("configuration reloaded",
-		zap.Strings("reloaded", []string{"radius.clients", "log.level"}),
+		zap.Strings("reloaded", reloaded),
 		zap.Int("clients", len(cfg.RADIUS.Clients)),
 		zap.String("log_level", cfg.Log.Level))
 	if len(restart) > 0 {
@@ -74,6 +78,7 @@ func needsRestart(old, cur *Config) []string {
 	diff("log.format", old.Log.Format, cur.Log.Format)
 	diff("eap", old.EAP, cur.EAP)
 	diff("hss", old.HSS, cur.HSS)
+	diff("diameter", old.Diameter, cur.Diameter)
 	diff("store", old.Store, cur.Store)
 	diff("admin", old.Admin, cur.Admin)
 	diff("shutdown_grace", old.ShutdownGrace, cur.ShutdownGrace)

@@ -43,9 +43,12 @@ func (a *app) newDiameter(local *hss.Local) error {
 			SpareLifetime:       sw.SpareLifetime,
 			MaxSpareSubscribers: sw.MaxSubscribers,
 			RegistrationTTL:     *sw.RegistrationTTL,
-			RequestTimeout:      cfg.Diameter.RequestTimeout,
-			Sessions:            sessionEnder{t: a.sessions, log: a.log.Named("sessions")},
-			Logger:              a.log.Named("swx"),
+			// One attempt per peer: a peer that leaves an attempt
+			// unanswered for diameter.request_timeout is failed over
+			// (the RADIUS request's deadline bounds it all).
+			RequestTimeout: cfg.Diameter.RequestTimeout * time.Duration(len(sw.Peers)),
+			Sessions:       sessionEnder{t: a.sessions, log: a.log.Named("sessions")},
+			Logger:         a.log.Named("swx"),
 		})
 		if err != nil {
 			return fmt.Errorf("hss.swx: %w", err)
@@ -54,10 +57,17 @@ func (a *app) newDiameter(local *hss.Local) error {
 		return nil
 	}
 	a.swxServer, err = swx.NewServer(node, swx.ServerConfig{
-		AuC:            local,
+		AuC: local,
+		// Registrations for the subscribers of the store, whichever
+		// HSS node or process gave their vectors.
+		Profiles:       localProfiles{local},
 		MaxVectors:     cfg.HSS.SWxServer.MaxVectors,
 		RequestTimeout: cfg.Diameter.RequestTimeout,
 		Logger:         a.log.Named("swx"),
+		PeerOf: func(ctx context.Context) (string, bool, bool) {
+			p, ok := diameter.PeerFromContext(ctx)
+			return p.Host, p.Relay, ok
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("hss.swx_server: %w", err)
@@ -80,6 +90,17 @@ func (a *app) startDiameter() error {
 	}
 	a.log.Info("swx server listening", zap.String("addr", addr.String()))
 	return nil
+}
+
+// localProfiles is the built-in HSS's profile source: every subscriber of
+// the store may use non-3GPP access (the store keeps no profile yet).
+type localProfiles struct{ l *hss.Local }
+
+func (p localProfiles) Profile(ctx context.Context, imsi string) (swx.Profile, error) {
+	if err := p.l.Known(ctx, imsi); err != nil {
+		return swx.Profile{}, err
+	}
+	return swx.Profile{}, nil
 }
 
 // sessionEnder ends a user's sessions for the SWx client (RTR, a barred
@@ -105,6 +126,9 @@ func (e sessionEnder) EndSessions(ctx context.Context, imsi string) int {
 func (a *app) deregisterOnLastEnd(imsi string) {
 	if a.swxClient == nil {
 		return
+	}
+	if len(a.sessions.Lookup(imsi)) > 0 {
+		return // a new session came in meanwhile (the table allows it)
 	}
 	select {
 	case a.deregs <- struct{}{}:

@@ -364,12 +364,34 @@ func (c *Client) ServeDiameter(ctx context.Context, req *diam.Message) *diam.Mes
 		return nil
 	}
 	switch req.Header.CommandCode {
-	case CmdRegistrationTermination:
-		return c.serveRTR(req)
-	case CmdPushProfile:
+	case CmdRegistrationTermination, CmdPushProfile:
+		if !c.fromHSS(req) {
+			// Only the HSS may end registrations and sessions or change
+			// profiles: behind a relay any node of the realm's
+			// neighbours could otherwise send an RTR.
+			c.stats.refusedOrigin.Add(1)
+			return answer(c.t, req, ResultAuthorizationRejected)
+		}
+		if req.Header.CommandCode == CmdRegistrationTermination {
+			return c.serveRTR(req)
+		}
 		return c.servePPR(req)
 	}
 	return answer(c.t, req, ResultCommandUnsupported)
+}
+
+// fromHSS: the request's Origin-Realm is the HSS's realm, and its
+// Origin-Host the HSS when one is configured.
+func (c *Client) fromHSS(req *diam.Message) bool {
+	realm, _ := str(find(req.AVP, avp.OriginRealm, 0))
+	if realm != c.cfg.DestinationRealm {
+		return false
+	}
+	if c.cfg.DestinationHost != "" {
+		host, _ := str(find(req.AVP, avp.OriginHost, 0))
+		return host == c.cfg.DestinationHost
+	}
+	return true
 }
 
 // serveRTR: the HSS deregisters the user (TS 29.273 8.1.2.2.3 and
@@ -864,6 +886,7 @@ func (c *Client) sweepLocked(now time.Time) {
 
 // ClientStats counts what the client did.
 type ClientStats struct {
+	RefusedOrigin                               uint64 // RTRs and PPRs not from the HSS's realm (or host)
 	MARSent, MARFailed                          uint64 // MARs, those without an answer
 	MAASuccess, MAAUnknownSubscriber            uint64
 	MAANotAuthorized, MAAOther, MAAMalformed    uint64
@@ -884,13 +907,15 @@ type clientCounters struct {
 	sarSent, sarFailed, saaSuccess, saaBarred, saaUnknown, saaNotAuthorized, saaOther    atomic.Uint64
 	saaMalformed, registrationsReused, registrationsEvicted                              atomic.Uint64
 	rtrReceived, pprReceived, deregistrations, sessionsEnded, endSessionsShed            atomic.Uint64
+	refusedOrigin                                                                        atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
 func (c *Client) Stats() ClientStats {
 	s := &c.stats
 	return ClientStats{
-		MARSent: s.marSent.Load(), MARFailed: s.marFailed.Load(),
+		RefusedOrigin: s.refusedOrigin.Load(),
+		MARSent:       s.marSent.Load(), MARFailed: s.marFailed.Load(),
 		MAASuccess: s.maaSuccess.Load(), MAAUnknownSubscriber: s.maaUnknown.Load(),
 		MAANotAuthorized: s.maaNotAuthorized.Load(), MAAOther: s.maaOther.Load(), MAAMalformed: s.maaMalformed.Load(),
 		VectorsReceived: s.vectorsReceived.Load(), SparesUsed: s.sparesUsed.Load(),

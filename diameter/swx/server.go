@@ -43,6 +43,12 @@ type ServerConfig struct {
 	RequestTimeout time.Duration
 	// Logger; zap.NewNop when nil.
 	Logger *zap.Logger
+	// PeerOf, when set, names the peer a request came from (its
+	// connection's Origin-Host, and whether it relays): a SAR from a
+	// peer that does not relay must carry that peer's own Origin-Host,
+	// so that one AAA node cannot register or deregister users for
+	// another.
+	PeerOf func(ctx context.Context) (host string, relay, ok bool)
 }
 
 // Server is the HSS's side of SWx: it answers MAR with vectors from the
@@ -52,6 +58,7 @@ type Server struct {
 	t        Transport
 	auc      AuC
 	profiles ProfileSource
+	peerOf   func(ctx context.Context) (host string, relay, ok bool)
 	max      int
 	timeout  time.Duration
 	log      *zap.Logger
@@ -102,7 +109,7 @@ func NewServer(t Transport, cfg ServerConfig) (*Server, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	return &Server{
-		t: t, auc: cfg.AuC, profiles: cfg.Profiles, max: cfg.MaxVectors,
+		t: t, auc: cfg.AuC, profiles: cfg.Profiles, max: cfg.MaxVectors, peerOf: cfg.PeerOf,
 		timeout: cfg.RequestTimeout, log: cfg.Logger,
 		subs: make(map[string]*hssSub),
 	}, nil
@@ -284,7 +291,10 @@ func (s *Server) aucFailure(req *diam.Message, imsi string, err error) *diam.Mes
 		return invalid(s.t, req, diam.NewAVP(AVPANID, mv, Vendor3GPP, datatype.UTF8String("")))
 	}
 	s.log.Warn("swx: AuC failed", zap.String("imsi", MaskIMSI(imsi)), zap.Error(err))
-	return answer(s.t, req, ResultUnableToComply)
+	// DIAMETER_TOO_BUSY: the AAA server tries another HSS (RFC 6733
+	// 7.1.3) rather than taking a fault of this one's store for an
+	// answer about the subscriber.
+	return answer(s.t, req, ResultTooBusy)
 }
 
 // serveSAR answers a registration or deregistration (TS 29.273 8.1.2.2.2,
@@ -303,6 +313,15 @@ func (s *Server) serveSAR(ctx context.Context, req *diam.Message) *diam.Message 
 	realm, _ := str(find(req.AVP, avp.OriginRealm, 0))
 	if host == "" || realm == "" {
 		return missing(s.t, req, diam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity("")))
+	}
+	if s.peerOf != nil {
+		if peer, relay, ok := s.peerOf(ctx); ok && !relay && peer != host {
+			// Not an answer about the subscriber: a node that claims
+			// another's name is misconfigured or an impostor.
+			s.stats.refusedOrigin.Add(1)
+			s.log.Warn("swx: SAR naming another host than its peer", zap.String("peer", peer), zap.String("origin_host", host))
+			return answer(s.t, req, ResultUnableToComply)
+		}
 	}
 
 	// Is it a subscriber we know?
@@ -421,9 +440,11 @@ type ServerStats struct {
 	MARReceived, MAASuccess, MAAFailed, VectorsSent, AUTSInvalid uint64
 	SARReceived, Registrations                                   uint64
 	RTRSent, RTASuccess                                          uint64
+	RefusedOrigin                                                uint64 // SARs naming another host than their peer
 }
 
 type serverCounters struct {
+	refusedOrigin                                                atomic.Uint64
 	marReceived, maaSuccess, maaFailed, vectorsSent, autsInvalid atomic.Uint64
 	sarReceived, registrations, rtrSent, rtaSuccess              atomic.Uint64
 }
@@ -436,5 +457,6 @@ func (s *Server) Stats() ServerStats {
 		VectorsSent: c.vectorsSent.Load(), AUTSInvalid: c.autsInvalid.Load(),
 		SARReceived: c.sarReceived.Load(), Registrations: c.registrations.Load(),
 		RTRSent: c.rtrSent.Load(), RTASuccess: c.rtaSuccess.Load(),
+		RefusedOrigin: c.refusedOrigin.Load(),
 	}
 }

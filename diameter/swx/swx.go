@@ -165,6 +165,7 @@ const (
 	ResultInvalidAVPValue       uint32 = 5004
 	ResultMissingAVP            uint32 = 5005
 	ResultUnableToComply        uint32 = 5012
+	ResultTooBusy               uint32 = 3004
 )
 
 // Experimental-Result-Code values, vendor 10415.
