@@ -79,8 +79,10 @@ func (c *Config) Validate(prefix string) error {
 	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
 		errs = append(errs, fmt.Errorf("%s.reconnect_min, reconnect_max: want 0 < min <= max", prefix))
 	}
-	if c.MaxMessage < 4096 || c.MaxMessage > 1<<24-1 {
-		errs = append(errs, fmt.Errorf("%s.max_message: between 4096 and 16777215 octets", prefix))
+	if c.MaxMessage < 4096 || c.MaxMessage > 1<<20 {
+		// SWx and Diameter EAP messages take a few KiB; the bound times
+		// the handlers in flight is the memory a peer can fill.
+		errs = append(errs, fmt.Errorf("%s.max_message: between 4096 and 1048576 octets", prefix))
 	}
 	if c.MaxInFlight < 1 {
 		errs = append(errs, fmt.Errorf("%s.max_in_flight: at least 1", prefix))

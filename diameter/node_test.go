@@ -588,7 +588,7 @@ func TestConfigValidate(t *testing.T) {
 		{"empty label", func(c *Config) { c.OriginRealm = "test..x" }, false},
 		{"tiny watchdog", func(c *Config) { c.Watchdog = time.Millisecond }, false},
 		{"backoff inverted", func(c *Config) { c.ReconnectMin, c.ReconnectMax = time.Minute, time.Second }, false},
-		{"huge message", func(c *Config) { c.MaxMessage = 1 << 25 }, false},
+		{"huge message", func(c *Config) { c.MaxMessage = 1<<20 + 1 }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{OriginHost: "aaa.test", OriginRealm: "test"}

@@ -337,6 +337,9 @@ func (c *Config) Warnings() []string {
 			sum += cl.MaxConversations
 		}
 	}
+	if sw := c.HSS.SWx; c.HSS.Backend == "swx" && sw.DestinationHost != "" && len(sw.Peers) > 1 {
+		ws = append(ws, "hss.swx.destination_host: with several hss.swx.peers, requests can fail over only through a peer that relays: the others are not that host")
+	}
 	if sum > c.EAP.MaxConversations {
 		ws = append(ws, "radius.clients[].max_conversations: the clients' shares add up to more than eap.max_conversations: a client can crowd out the others")
 	}
