@@ -703,15 +703,7 @@ func methodName(t eap.Type) string {
 	return ""
 }
 
-// MaskIMSI keeps an IMSI personal data out of info logs: it shows the
-// MCC and MNC (5 digits) and the last two digits.
-func MaskIMSI(imsi string) string {
-	if len(imsi) < 8 {
-		return ""
-	}
-	b := []byte(imsi)
-	for i := 5; i < len(b)-2; i++ {
-		b[i] = 'x'
-	}
-	return string(b)
-}
+// MaskIMSI keeps an IMSI out of info logs: session.MaskIMSI, so that
+// every package masks alike and lines about one user, read together,
+// show no more digits.
+func MaskIMSI(imsi string) string { return session.MaskIMSI(imsi) }

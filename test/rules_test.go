@@ -32,7 +32,7 @@ var importRules = struct {
 		// The Diameter base knows no application; SWx knows no EAP,
 		// HSS, RADIUS or session table: cmd wires them.
 		"diameter":     {},
-		"diameter/swx": {"aka"},
+		"diameter/swx": {"aka", "session"},
 		"configs":      {},
 		"privacy":      {},
 		// Stores implement the contracts eap (and hss) declare; their

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/aaa-project/aaa/hss"
 	"io"
 	"io/fs"
 	"net"
@@ -19,7 +20,7 @@ import (
 
 const deregisterUsage = `usage: aaactl --config FILE deregister IMSI
 
-Ends the registration of subscriber IMSI (5 to 15 digits) through the
+Ends the registration of subscriber IMSI (6 to 15 digits) through the
 running aaad, over its admin endpoint (admin.listen of FILE): aaad sends
 the Registration-Termination-Request and ends the subscriber's sessions.
 Over a unix socket (admin.listen: unix:/path) run it as the user aaad runs
@@ -78,8 +79,8 @@ func deregister(ctx context.Context, configPath string, args []string, stdout, s
 		return fail(exitUsage, "the IMSI is missing")
 	case len(pos) > 1:
 		return fail(exitUsage, "unexpected argument %s: one IMSI at a time", shownArg(pos[1]))
-	case !validAdminIMSI(pos[0]):
-		return fail(exitUsage, "IMSI: want 5 to 15 digits")
+	case !hss.ValidIMSI(pos[0]):
+		return fail(exitUsage, "IMSI: want 6 to 15 digits")
 	case configPath == "":
 		return fail(exitUsage, "--config FILE is required: aaad's configuration (its admin section: listen and token_file)")
 	}
@@ -228,20 +229,6 @@ func readAdminToken(path string) (string, error) {
 		return "", errors.New("admin.token_file: want one token on one line")
 	}
 	return tok, nil
-}
-
-// validAdminIMSI is aaad's check of an IMSI for a command: 5 to 15
-// digits.
-func validAdminIMSI(s string) bool {
-	if len(s) < 5 || len(s) > 15 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // printable is s from aaad, fit for one line of a terminal: control

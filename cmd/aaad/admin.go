@@ -9,6 +9,7 @@ import (
 	"errors"
 	"expvar"
 	"fmt"
+	"github.com/aaa-project/aaa/hss"
 	"io"
 	"mime"
 	"net"
@@ -52,7 +53,7 @@ import (
 // aaad. A nil adminCommands (the interface itself nil) is a node that serves
 // no command: each answers 503.
 type adminCommands interface {
-	// Deregister ends the registration of the subscriber imsi (5 to 15
+	// Deregister ends the registration of the subscriber imsi (6 to 15
 	// digits, checked): in the HSS role, a Registration-Termination-
 	// Request to the AAA server it is registered at, and the end of its
 	// sessions. Errors: errUnknownSubscriber, errNotRegistered,
@@ -355,19 +356,6 @@ func (h *adminHandler) decodeCommand(w http.ResponseWriter, r *http.Request, v a
 	return false
 }
 
-// validAdminIMSI: 5 to 15 decimal digits.
-func validAdminIMSI(s string) bool {
-	if len(s) < 5 || len(s) > 15 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // deregisterReply is the answer of a deregistration that succeeded.
 type deregisterReply struct {
 	OK bool `json:"ok"`
@@ -386,8 +374,8 @@ func (h *adminHandler) deregister(w http.ResponseWriter, r *http.Request) {
 	if !h.decodeCommand(w, r, &req, `{"imsi": "DIGITS"}`) {
 		return
 	}
-	if !validAdminIMSI(req.IMSI) {
-		h.refuse(w, r, http.StatusBadRequest, "imsi: want 5 to 15 digits")
+	if !hss.ValidIMSI(req.IMSI) {
+		h.refuse(w, r, http.StatusBadRequest, "imsi: want 6 to 15 digits")
 		return
 	}
 	start := time.Now()

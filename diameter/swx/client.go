@@ -251,22 +251,9 @@ func (c *Client) Register(ctx context.Context, imsi string) error {
 		c.mu.Unlock()
 	}
 
-	req := c.request(CmdServerAssignment)
-	if req == nil {
-		return errors.New("swx: SAR: transport built no request")
-	}
-	req.AddAVP(diam.NewAVP(AVPUserName, avp.Mbit, 0, datatype.UTF8String(imsi)))
-	req.AddAVP(diam.NewAVP(AVPServerAssignType, mv, Vendor3GPP, datatype.Enumerated(ServerAssignmentRegistration)))
-	c.stats.sarSent.Add(1)
-	ans, err := c.send(ctx, req)
+	ans, code, vendor, err := c.sar(ctx, imsi, ServerAssignmentRegistration)
 	if err != nil {
-		c.stats.sarFailed.Add(1)
-		return fmt.Errorf("swx: SAR: %w", err)
-	}
-	code, vendor, ok := result(ans)
-	if !ok {
-		c.stats.saaMalformed.Add(1)
-		return errors.New("swx: SAA without a result")
+		return err
 	}
 	if !isSuccess(code) {
 		err := resultError("SAA", code, vendor)
@@ -316,29 +303,38 @@ func (c *Client) Deregister(ctx context.Context, imsi string) error {
 	if !registered {
 		return nil
 	}
-	req := c.request(CmdServerAssignment)
-	if req == nil {
-		return errors.New("swx: SAR: transport built no request")
-	}
-	req.AddAVP(diam.NewAVP(AVPUserName, avp.Mbit, 0, datatype.UTF8String(imsi)))
-	req.AddAVP(diam.NewAVP(AVPServerAssignType, mv, Vendor3GPP, datatype.Enumerated(ServerAssignmentUserDeregistration)))
-	c.stats.sarSent.Add(1)
 	c.stats.deregistrations.Add(1)
-	ans, err := c.send(ctx, req)
+	_, code, vendor, err := c.sar(ctx, imsi, ServerAssignmentUserDeregistration)
 	if err != nil {
-		c.stats.sarFailed.Add(1)
-		return fmt.Errorf("swx: SAR: %w", err)
-	}
-	code, vendor, ok := result(ans)
-	if !ok {
-		c.stats.saaMalformed.Add(1)
-		return errors.New("swx: SAA without a result")
+		return err
 	}
 	if !isSuccess(code) {
 		c.stats.saaOther.Add(1)
 		return resultError("SAA", code, vendor)
 	}
 	return nil
+}
+
+// sar sends a Server-Assignment-Request of typ for imsi and returns the
+// answer with its result; an error when none came or it has no result.
+func (c *Client) sar(ctx context.Context, imsi string, typ uint32) (ans *diam.Message, code, vendor uint32, err error) {
+	req := c.request(CmdServerAssignment)
+	if req == nil {
+		return nil, 0, 0, errors.New("swx: SAR: transport built no request")
+	}
+	req.AddAVP(diam.NewAVP(AVPUserName, avp.Mbit, 0, datatype.UTF8String(imsi)))
+	req.AddAVP(diam.NewAVP(AVPServerAssignType, mv, Vendor3GPP, datatype.Enumerated(typ)))
+	c.stats.sarSent.Add(1)
+	if ans, err = c.send(ctx, req); err != nil {
+		c.stats.sarFailed.Add(1)
+		return nil, 0, 0, fmt.Errorf("swx: SAR: %w", err)
+	}
+	code, vendor, ok := result(ans)
+	if !ok {
+		c.stats.saaMalformed.Add(1)
+		return nil, 0, 0, errors.New("swx: SAA without a result")
+	}
+	return ans, code, vendor, nil
 }
 
 // Profile returns the profile kept for imsi, if it is registered from here.

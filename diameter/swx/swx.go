@@ -51,6 +51,7 @@ import (
 	"github.com/fiorix/go-diameter/v4/diam/dict"
 
 	"github.com/aaa-project/aaa/aka"
+	"github.com/aaa-project/aaa/session"
 )
 
 // Transport is what swx needs of the Diameter base (the base package's
@@ -677,15 +678,7 @@ func isRequest(m *diam.Message) bool {
 	return m != nil && m.Header != nil && m.Header.CommandFlags&diam.RequestFlag != 0
 }
 
-// MaskIMSI keeps an IMSI out of info logs: the MCC and MNC (5 digits) and
-// the last two digits.
-func MaskIMSI(imsi string) string {
-	if len(imsi) < 8 {
-		return ""
-	}
-	b := []byte(imsi)
-	for i := 5; i < len(b)-2; i++ {
-		b[i] = 'x'
-	}
-	return string(b)
-}
+// MaskIMSI keeps an IMSI out of info logs: session.MaskIMSI, so that
+// every package masks alike and lines about one user, read together,
+// show no more digits.
+func MaskIMSI(imsi string) string { return session.MaskIMSI(imsi) }
