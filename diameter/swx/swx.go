@@ -655,17 +655,16 @@ func experimental(t Transport, req *diam.Message, code uint32) *diam.Message {
 // missing answers DIAMETER_MISSING_AVP with Failed-AVP holding an example
 // of what was missing (RFC 6733 7.5).
 func missing(t Transport, req *diam.Message, failed *diam.AVP) *diam.Message {
-	a := answer(t, req, ResultMissingAVP)
-	if a == nil {
-		return nil
-	}
-	a.AddAVP(diam.NewAVP(AVPFailedAVP, avp.Mbit, 0, &diam.GroupedAVP{AVP: []*diam.AVP{failed}}))
-	return a
+	return failedAVP(t, req, ResultMissingAVP, failed)
 }
 
 // invalid answers DIAMETER_INVALID_AVP_VALUE with Failed-AVP.
 func invalid(t Transport, req *diam.Message, failed *diam.AVP) *diam.Message {
-	a := answer(t, req, ResultInvalidAVPValue)
+	return failedAVP(t, req, ResultInvalidAVPValue, failed)
+}
+
+func failedAVP(t Transport, req *diam.Message, code uint32, failed *diam.AVP) *diam.Message {
+	a := answer(t, req, code)
 	if a == nil {
 		return nil
 	}
