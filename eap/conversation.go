@@ -133,6 +133,36 @@ type Conversation struct {
 	XRES    [aka.MaxRES]byte
 	XRESLen uint8
 	Keys    aka.Keys
+	// KeyName is the EAP Session-Id (Result.KeyName), set once the peer
+	// proved itself.
+	KeyName []byte
+
+	// networkName is the network name the gateway of the message being
+	// handled reported (Peer.NetworkName); never stored.
+	networkName string
+}
+
+// keyName is the EAP Session-Id of c (RFC 5247 appendix A; RFC 4187 7
+// and RFC 9048 3.3 for the parts): the method type, then RAND || AUTN
+// from the challenge c sent last, or NONCE_S || MAC from its
+// re-authentication request. nil when the request is not there.
+func (c *Conversation) keyName() []byte {
+	m, err := ParseAKA(c.Reply)
+	if err != nil {
+		return nil
+	}
+	a := &m.Attrs
+	out := make([]byte, 0, 33)
+	out = append(out, byte(c.Method))
+	switch {
+	case !c.Reauth && len(a.RAND) == aka.RANDLen && len(a.AUTN) == aka.AUTNLen:
+		out = append(append(out, a.RAND...), a.AUTN...)
+	case c.Reauth && a.MACOffset >= 0 && a.MACOffset+16 <= len(c.Reply):
+		out = append(append(out, c.NonceS[:]...), c.Reply[a.MACOffset:a.MACOffset+16]...)
+	default:
+		return nil
+	}
+	return out
 }
 
 // Clear zeroes the key material of a finished conversation and drops the

@@ -161,6 +161,11 @@ type Result struct {
 	NotStored int
 	// MSK and EMSK are set on success (RFC 4187 7, RFC 9048 3.3).
 	MSK, EMSK [64]byte
+	// KeyName is the EAP Session-Id on success (RFC 5247 appendix A):
+	// the method type, then RAND || AUTN (full authentication) or
+	// NONCE_S || MAC (fast re-authentication), RFC 4187 and RFC 9048.
+	// Diameter EAP sends it as EAP-Key-Name.
+	KeyName []byte
 	// Replayed is set when Packet is the answer already given to this
 	// very message (a retransmission), read back from the conversation:
 	// nothing happened that a transport should count again.
@@ -208,7 +213,15 @@ type Peer struct {
 	// the most conversations it may have open at once, so that one peer
 	// that floods fills only its own share (0: only the store's bound).
 	MaxConversations int
+	// NetworkName, when set, is the access network name this message's
+	// gateway reported (ANID over STa/SWm): EAP-AKA' challenges sent in
+	// answer to it use it (AT_KDF_INPUT, CK'/IK') instead of the
+	// configured one. At most MaxNetworkName octets.
+	NetworkName string
 }
+
+// MaxNetworkName bounds a network name a gateway may give (Peer.NetworkName).
+const MaxNetworkName = 253
 
 // PseudonymPolicy configures pseudonyms (RFC 4187 4.1.1.7).
 type PseudonymPolicy struct {
@@ -364,6 +377,10 @@ func (s *Server) handle(ctx context.Context, from Peer, state, msg, buf []byte, 
 		return nil
 	}
 	msg = msg[:5+len(pkt.Data)] // drop octets beyond Length (RFC 3748 4)
+	if len(from.NetworkName) > MaxNetworkName {
+		res.discard(ReasonMalformed)
+		return nil
+	}
 	if len(state) == 0 {
 		return s.start(ctx, from, pkt, msg, buf, res)
 	}
@@ -388,6 +405,7 @@ func (s *Server) handle(ctx context.Context, from Peer, state, msg, buf []byte, 
 		return fmt.Errorf("eap: load conversation: %w", err)
 	}
 	res.fromCache = c.Cached
+	c.networkName = from.NetworkName
 	if c.Peer != from.Name {
 		// A conversation continues only through the access point that
 		// opened it: another client, even one with a valid secret, gets
@@ -470,6 +488,7 @@ func (s *Server) replay(c *Conversation, buf []byte, res *Result) {
 		res.Resynced = c.Resynced
 		res.FastReauth = c.Reauth
 		res.MSK, res.EMSK = c.Keys.MSK, c.Keys.EMSK
+		res.KeyName = c.KeyName
 	default:
 		res.Outcome = OutcomeFailure
 		res.Reason = c.FailReason
@@ -522,6 +541,8 @@ func (s *Server) start(ctx context.Context, from Peer, pkt Packet, msg, buf []by
 		PeerShare: from.MaxConversations,
 		Opened:    s.now(),
 		ReplyTo:   replyDigest(msg),
+		// The gateway's access network name, for this message only.
+		networkName: from.NetworkName,
 	}
 	defer c.wipe()
 	rand.Read(c.ID[:]) // never fails (crypto/rand, Go 1.24+)
@@ -799,6 +820,9 @@ func (s *Server) sendChallenge(ctx context.Context, c *Conversation, buf []byte,
 	var nn string
 	if c.Method == TypeAKAPrime {
 		nn = s.networkName
+		if c.networkName != "" {
+			nn = c.networkName
+		}
 	}
 	var (
 		v   aka.Vector
@@ -1089,6 +1113,7 @@ func (s *Server) handleReauth(ctx context.Context, c *Conversation, msg []byte, 
 // backend fault is an error (no answer, the access point retries), never
 // a rejection of a peer that proved itself.
 func (s *Server) authenticated(ctx context.Context, c *Conversation, peerResultInd bool, id uint8, buf []byte, res *Result) error {
+	c.KeyName = c.keyName()
 	if s.registrar != nil {
 		if err := s.registrar.Register(ctx, c.IMSI); err != nil {
 			if errors.Is(err, aka.ErrNotAuthorized) || errors.Is(err, aka.ErrUnknownSubscriber) {
@@ -1197,6 +1222,7 @@ func (s *Server) succeed(ctx context.Context, c *Conversation, id uint8, buf []b
 	res.Resynced = c.Resynced
 	res.FastReauth = c.Reauth
 	res.MSK, res.EMSK = c.Keys.MSK, c.Keys.EMSK
+	res.KeyName = c.KeyName
 	c.wipe()
 }
 

@@ -210,6 +210,7 @@ func fullConversation(now time.Time) eap.Conversation {
 		NextPseudonym:  "pseudonym-0123456",
 		NextReauthID:   "reauth-0123456789",
 		IDHash:         []byte{0x73, 0x68, 0x61, 0x03, 1, 2, 3},
+		KeyName:        append([]byte{0x32}, make([]byte, 32)...),
 		XRESLen:        8,
 	}
 	for i := range c.NonceS {
@@ -277,6 +278,9 @@ func fieldsOf(c *eap.Conversation) map[string]string {
 	m := map[string]string{}
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {
+		if !v.Type().Field(i).IsExported() {
+			continue // the handling of one message, never stored
+		}
 		f := v.Field(i)
 		if f.Kind() == reflect.Slice && f.Len() == 0 {
 			m[v.Type().Field(i).Name] = "empty"

@@ -14,7 +14,7 @@ import (
 // against what is left: a corrupt value is an error, never a panic.
 
 const (
-	convFormat   = 3 // 2: Reply and ReplyTo; 3: Opened
+	convFormat   = 4 // 2: Reply and ReplyTo; 3: Opened; 4: KeyName
 	reauthFormat = 1
 )
 
@@ -131,14 +131,16 @@ func encodeConversation(dst []byte, c *eap.Conversation) []byte {
 	w.raw(k.KRe[:])
 	w.raw(k.MSK[:])
 	w.raw(k.EMSK[:])
+	w.bytes(c.KeyName)
 	return w.b
 }
 
 // decodeConversation fills c (but ID and Version) from b.
 func decodeConversation(b []byte, c *eap.Conversation) error {
 	r := reader{b: b}
-	if r.u8() != convFormat {
-		return errCorrupt
+	format := r.u8()
+	if format != convFormat && format != 3 {
+		return errCorrupt // 3: a node of the version before, during an upgrade
 	}
 	c.Peer = r.str()
 	c.PeerShare = int(r.u32())
@@ -175,6 +177,9 @@ func decodeConversation(b []byte, c *eap.Conversation) error {
 	r.fill(k.KRe[:])
 	r.fill(k.MSK[:])
 	r.fill(k.EMSK[:])
+	if format >= 4 {
+		c.KeyName = r.bytes()
+	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = errCorrupt
 	}
