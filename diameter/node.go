@@ -236,8 +236,14 @@ func (n *Node) serves(app uint32) bool {
 // this order, a new Session-Id, Origin-Host, Origin-Realm,
 // Destination-Realm and, when destHost is set, Destination-Host.
 func (n *Node) NewRequest(cmd, app uint32, destRealm, destHost string) *diam.Message {
+	return n.NewRequestInSession(cmd, app, n.sessionID(), destRealm, destHost)
+}
+
+// NewRequestInSession is NewRequest in an existing session: Session-Id is
+// sessionID (an ASR for a session a gateway opened).
+func (n *Node) NewRequestInSession(cmd, app uint32, sessionID, destRealm, destHost string) *diam.Message {
 	m := diam.NewMessage(cmd, flagRequest|flagProxiable, app, 1, n.e2e.Add(1), n.dict)
-	m.NewAVP(avpSessionID, avpFlagM, 0, datatype.UTF8String(n.sessionID()))
+	m.NewAVP(avpSessionID, avpFlagM, 0, datatype.UTF8String(sessionID))
 	m.NewAVP(avpOriginHost, avpFlagM, 0, datatype.DiameterIdentity(n.cfg.OriginHost))
 	m.NewAVP(avpOriginRealm, avpFlagM, 0, datatype.DiameterIdentity(n.cfg.OriginRealm))
 	if destRealm != "" {

@@ -28,7 +28,7 @@ type Session struct {
 	// IMSI is the subscriber. String masks it: it is personal data.
 	IMSI string
 	// FrontEnd names the front end that carried the authentication and
-	// whose Terminator ends the session ("radius").
+	// whose Terminator ends the session ("radius", "diameter").
 	FrontEnd string
 	// Client is the front end's name for the access point or gateway (the
 	// RADIUS client name of the configuration).
@@ -43,7 +43,12 @@ type Session struct {
 	AcctSessionID    string
 	NASIdentifier    string
 	NASIPAddress     netip.Addr
-	Started          time.Time
+	// SessionID and Realm name a Diameter session (front end
+	// "diameter"): its Session-Id, and the gateway's Origin-Realm, where
+	// an Abort-Session-Request goes (Client is its Origin-Host).
+	SessionID string
+	Realm     string
+	Started   time.Time
 	// Expires is when the table forgets the session; zero: never (only
 	// End, Remove or eviction take it out).
 	Expires time.Time
@@ -83,11 +88,11 @@ func MaskIMSI(imsi string) string {
 // key is what makes two sessions of one IMSI the same: a re-authentication
 // of the same device at the same access point replaces its session.
 type key struct {
-	frontEnd, client, callingStationID, acctSessionID string
+	frontEnd, client, callingStationID, acctSessionID, sessionID string
 }
 
 func keyOf(s *Session) key {
-	return key{s.FrontEnd, s.Client, s.CallingStationID, s.AcctSessionID}
+	return key{s.FrontEnd, s.Client, s.CallingStationID, s.AcctSessionID, s.SessionID}
 }
 
 // Terminator ends one session at its access point: a RADIUS

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aaa-project/aaa/aka"
 	"github.com/aaa-project/aaa/diameter"
+	"github.com/aaa-project/aaa/diameter/eapfront"
 	"github.com/aaa-project/aaa/diameter/swx"
 	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/hss"
@@ -50,6 +51,7 @@ type app struct {
 	node          *diameter.Node
 	swxClient     *swx.Client
 	swxServer     *swx.Server
+	eapFront      *eapfront.Server
 	deregs        chan struct{} // SAR deregistrations in flight
 	deregsDropped atomic.Uint64
 }
@@ -177,6 +179,9 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.newDiameterEAP(eapServer); err != nil {
+		return nil, err
+	}
 	if cfg.runsRADIUS() {
 		a.radius, err = radius.New(radiusConfig(cfg), eapServer, log.Named("radius"))
 		if err != nil {
@@ -297,7 +302,7 @@ func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 		go a.convs.Run(serveCtx, a.cfg.EAP.ConversationTimeout/4+time.Second)
 	}
 	go a.sessions.Run(serveCtx, time.Minute)
-	if err := a.startDiameter(); err != nil {
+	if err := a.startDiameter(serveCtx); err != nil {
 		if conn != nil {
 			conn.Close()
 		}
@@ -352,6 +357,9 @@ wait:
 	}
 	if a.node != nil {
 		fields = append(fields, zap.Any("diameter", a.node.Stats.Snapshot()))
+	}
+	if a.eapFront != nil {
+		fields = append(fields, zap.Any("diameter_eap", a.eapFront.Stats.Snapshot()))
 	}
 	a.log.Info("stopped", fields...)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {

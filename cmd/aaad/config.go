@@ -28,14 +28,15 @@ import (
 // Config is the whole configuration file. Each section validates itself and
 // names the YAML key at fault.
 type Config struct {
-	Log           LogConfig       `yaml:"log"`
-	RADIUS        radius.Config   `yaml:"radius"`
-	EAP           EAPConfig       `yaml:"eap"`
-	HSS           HSSConfig       `yaml:"hss"`
-	Diameter      diameter.Config `yaml:"diameter"`
-	Store         StoreConfig     `yaml:"store"`
-	Admin         AdminConfig     `yaml:"admin"`
-	ShutdownGrace time.Duration   `yaml:"shutdown_grace"`
+	Log           LogConfig          `yaml:"log"`
+	RADIUS        radius.Config      `yaml:"radius"`
+	EAP           EAPConfig          `yaml:"eap"`
+	HSS           HSSConfig          `yaml:"hss"`
+	Diameter      diameter.Config    `yaml:"diameter"`
+	DiameterEAP   *DiameterEAPConfig `yaml:"diameter_eap"`
+	Store         StoreConfig        `yaml:"store"`
+	Admin         AdminConfig        `yaml:"admin"`
+	ShutdownGrace time.Duration      `yaml:"shutdown_grace"`
 
 	// hasRADIUS: the file has a radius section. A node without one that
 	// serves SWx (an HSS node) runs no RADIUS listener (runsRADIUS).
@@ -76,6 +77,15 @@ type SWxConfig struct {
 	// MaxSubscribers bounds the subscribers whose spares and
 	// registrations are kept.
 	MaxSubscribers int `yaml:"max_subscribers"`
+}
+
+// DiameterEAPConfig is diameter_eap: the Diameter EAP front end (RFC 4072)
+// for trusted WLAN gateways (STa) and ePDGs (SWm).
+type DiameterEAPConfig struct {
+	diameter.ListenConfig `yaml:",inline"`
+	// SessionLifetime is how long a session that authenticated is kept
+	// (for STR, ASR and SWm's AAR), sent as Session-Timeout.
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
 }
 
 // SWxServerConfig is hss.swx_server: the built-in HSS served over SWx.
@@ -204,6 +214,9 @@ func (c *Config) setDefaults() {
 			sw.MaxSubscribers = 100000
 		}
 	}
+	if c.DiameterEAP != nil && c.DiameterEAP.SessionLifetime == 0 {
+		c.DiameterEAP.SessionLifetime = 24 * time.Hour
+	}
 	if c.HSS.SWxServer != nil && c.HSS.SWxServer.MaxVectors == 0 {
 		c.HSS.SWxServer.MaxVectors = 5
 	}
@@ -256,17 +269,28 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// runsRADIUS: a RADIUS listener runs unless the node serves SWx and its
-// file has no radius section (an HSS node).
-func (c *Config) runsRADIUS() bool { return c.hasRADIUS || c.HSS.SWxServer == nil }
+// runsRADIUS: a RADIUS listener runs unless the node serves Diameter (SWx
+// or Diameter EAP) and its file has no radius section.
+func (c *Config) runsRADIUS() bool {
+	return c.hasRADIUS || c.HSS.SWxServer == nil && c.DiameterEAP == nil
+}
 
 // validateSWx checks the diameter, hss.swx and hss.swx_server sections.
 func (c *Config) validateSWx() error {
 	var errs []error
 	swx := c.HSS.Backend == "swx"
-	if swx || c.HSS.SWxServer != nil {
+	if d := c.DiameterEAP; d != nil {
+		errs = append(errs, d.Validate("diameter_eap"))
+		if d.SessionLifetime < 0 {
+			errs = append(errs, errors.New("diameter_eap.session_lifetime: negative"))
+		}
+		if c.HSS.SWxServer != nil && d.Listen == c.HSS.SWxServer.Listen {
+			errs = append(errs, errors.New("diameter_eap.listen: the same address as hss.swx_server.listen"))
+		}
+	}
+	if swx || c.HSS.SWxServer != nil || c.DiameterEAP != nil {
 		if !c.hasDiameter {
-			errs = append(errs, errors.New("diameter: required with hss.backend swx or hss.swx_server (origin_host, origin_realm)"))
+			errs = append(errs, errors.New("diameter: required with hss.backend swx, hss.swx_server or diameter_eap (origin_host, origin_realm)"))
 		} else {
 			errs = append(errs, c.Diameter.Validate("diameter"))
 		}

@@ -258,7 +258,7 @@ func TestLoadConfig_UnknownKeys(t *testing.T) {
 		{"two edits in a short key is not plainly a typo", minimal + "eap: {methds2: [aka]}\n", "eap: unknown key (line 7, column 7); valid keys: methods, network_name,", "methds2"},
 		{"a near miss of a two-letter key", minimal + "eap: {identity_privacy: {keys: [{ix: a, file: a.pem}]}}\n", "eap.identity_privacy.keys[0]: unknown key (line 7, column 34); valid keys: id, file", "ix"},
 		{"secret-like key close to a key", "radius:\n  clients:\n    - {name: lab, address: 127.0.0.0/8, secret12}\n", "radius.clients[0]: unknown key (line 3, column 41)", "secret12"},
-		{"top level", minimal + "Sup3rS3cretValue: 1\n", "config: unknown key (line 7, column 1); valid keys: log, radius, eap, hss, diameter, store, admin, shutdown_grace", canary},
+		{"top level", minimal + "Sup3rS3cretValue: 1\n", "config: unknown key (line 7, column 1); valid keys: log, radius, eap, hss, diameter, diameter_eap, store, admin, shutdown_grace", canary},
 		{"key with punctuation", minimal + "log: {level.x: info}\n", "log: unknown key (line 7, column 7); valid keys: level, format", "level.x"},
 		{"merge key", minimal + "log: {<<: {level: info}}\n", "log: merge keys (<<) are not supported (line 7, column 7)", ""},
 		{"known key twice", minimal + "log: {level: info, level: debug}\n", "log.level: set twice (lines 7 and 7)", ""},

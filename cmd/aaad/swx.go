@@ -10,7 +10,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/aaa-project/aaa/diameter"
+	"github.com/aaa-project/aaa/diameter/eapfront"
 	"github.com/aaa-project/aaa/diameter/swx"
+	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/hss"
 	"github.com/aaa-project/aaa/session"
 )
@@ -20,20 +22,35 @@ import (
 // built-in one (hss.swx_server). Nothing is started.
 func (a *app) newDiameter(local *hss.Local) error {
 	cfg := a.cfg
-	if cfg.HSS.Backend != "swx" && cfg.HSS.SWxServer == nil {
+	useSWx := cfg.HSS.Backend == "swx" || cfg.HSS.SWxServer != nil
+	if !useSWx && cfg.DiameterEAP == nil {
 		return nil
 	}
-	// go-diameter's default dictionary lacks SWx's PPR/PPA: loaded now,
-	// before any traffic.
+	// go-diameter's default dictionary lacks SWx's PPR/PPA and Diameter
+	// EAP, STa and SWm: loaded now, before any traffic.
 	if err := swx.LoadDictionary(dict.Default); err != nil {
 		return fmt.Errorf("diameter dictionary: %w", err)
 	}
-	node, err := diameter.NewNode(cfg.Diameter, []diameter.App{{ID: swx.AppID, Vendor: swx.Vendor3GPP}},
-		dict.Default, a.log.Named("diameter"))
+	if err := eapfront.LoadDictionary(dict.Default); err != nil {
+		return fmt.Errorf("diameter dictionary: %w", err)
+	}
+	var apps []diameter.App
+	if useSWx {
+		apps = append(apps, diameter.App{ID: swx.AppID, Vendor: swx.Vendor3GPP})
+	}
+	if cfg.DiameterEAP != nil {
+		apps = append(apps, diameter.App{ID: eapfront.AppSTa, Vendor: eapfront.Vendor3GPP},
+			diameter.App{ID: eapfront.AppSWm, Vendor: eapfront.Vendor3GPP},
+			diameter.App{ID: eapfront.AppDiameterEAP})
+	}
+	node, err := diameter.NewNode(cfg.Diameter, apps, dict.Default, a.log.Named("diameter"))
 	if err != nil {
 		return err
 	}
 	a.node = node
+	if !useSWx {
+		return nil
+	}
 	if cfg.HSS.Backend == "swx" {
 		sw := cfg.HSS.SWx
 		a.swxClient, err = swx.NewClient(node, swx.ClientConfig{
@@ -76,19 +93,75 @@ func (a *app) newDiameter(local *hss.Local) error {
 	return nil
 }
 
-// startDiameter connects to the HSS peers or listens for the AAA nodes.
-func (a *app) startDiameter() error {
+// newDiameterEAP builds the Diameter EAP front end (diameter_eap) over
+// the EAP server, on the node newDiameter built.
+func (a *app) newDiameterEAP(e *eap.Server) error {
+	c := a.cfg.DiameterEAP
+	if c == nil {
+		return nil
+	}
+	var profiles eapfront.Profiles
+	if a.swxClient != nil {
+		profiles = swxProfiles{a.swxClient}
+	}
+	var err error
+	a.eapFront, err = eapfront.New(a.node, e, eapfront.Config{
+		Sessions:            a.sessions,
+		Profiles:            profiles,
+		ConversationTimeout: a.cfg.EAP.ConversationTimeout,
+		SessionLifetime:     c.SessionLifetime,
+		MaxSessions:         a.cfg.EAP.MaxConversations,
+		RequestTimeout:      a.cfg.Diameter.RequestTimeout,
+		Logger:              a.log.Named("diameter_eap"),
+	})
+	if err != nil {
+		return fmt.Errorf("diameter_eap: %w", err)
+	}
+	for _, app := range []uint32{eapfront.AppSTa, eapfront.AppSWm, eapfront.AppDiameterEAP} {
+		a.node.Handle(app, a.eapFront)
+	}
+	a.sessions.RegisterTerminator(eapfront.FrontEnd, a.eapFront)
+	return nil
+}
+
+// swxProfiles gives the Diameter EAP front end the profiles the SWx
+// client keeps from its SAAs.
+type swxProfiles struct{ c *swx.Client }
+
+func (p swxProfiles) Profile(imsi string) (eapfront.Profile, bool) {
+	pr, ok := p.c.Profile(imsi)
+	if !ok {
+		return eapfront.Profile{}, false
+	}
+	return eapfront.Profile{APNs: pr.APNs, APNsDisabled: pr.APNsDisabled}, true
+}
+
+// startDiameter connects to the HSS peers, listens for the AAA nodes and
+// for the gateways, as the node's roles say.
+func (a *app) startDiameter(ctx context.Context) error {
 	if a.node == nil {
 		return nil
 	}
 	if a.swxClient != nil {
-		return a.node.Connect(a.cfg.HSS.SWx.Peers)
+		if err := a.node.Connect(a.cfg.HSS.SWx.Peers); err != nil {
+			return err
+		}
 	}
-	addr, err := a.node.Listen(a.cfg.HSS.SWxServer.ListenConfig)
-	if err != nil {
-		return fmt.Errorf("hss.swx_server.listen: %w", err)
+	if a.swxServer != nil {
+		addr, err := a.node.Listen(a.cfg.HSS.SWxServer.ListenConfig)
+		if err != nil {
+			return fmt.Errorf("hss.swx_server.listen: %w", err)
+		}
+		a.log.Info("swx server listening", zap.String("addr", addr.String()))
 	}
-	a.log.Info("swx server listening", zap.String("addr", addr.String()))
+	if a.eapFront != nil {
+		addr, err := a.node.Listen(a.cfg.DiameterEAP.ListenConfig)
+		if err != nil {
+			return fmt.Errorf("diameter_eap.listen: %w", err)
+		}
+		go a.eapFront.Run(ctx, 10*time.Second)
+		a.log.Info("diameter eap listening", zap.String("addr", addr.String()))
+	}
 	return nil
 }
 

@@ -1,0 +1,620 @@
+package eapfront
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fiorix/go-diameter/v4/diam"
+	"github.com/fiorix/go-diameter/v4/diam/avp"
+	"github.com/fiorix/go-diameter/v4/diam/datatype"
+	"go.uber.org/zap"
+
+	"github.com/aaa-project/aaa/eap"
+	"github.com/aaa-project/aaa/session"
+)
+
+// FrontEnd names this front end in the session table.
+const FrontEnd = "diameter"
+
+// Result codes this front end answers with (RFC 6733, RFC 4072).
+const (
+	resultSuccess           = 2001
+	resultCommandUnsupp     = 3001
+	resultTooBusy           = 3004
+	resultAuthRejected      = 4001
+	resultMissingAVP        = 5005
+	resultUnknownSessionID  = 5002
+	resultAuthorizationRej  = 5003
+	resultInvalidAVPValue   = 5004
+	resultUnableToComply    = 5012
+	terminationCauseAdmin   = 4 // DIAMETER_ADMINISTRATIVE (ASR has none; STR's)
+	authSessionStateNoState = 1
+)
+
+// Transport is what the front end needs of the Diameter base (the base's
+// *diameter.Node satisfies it).
+type Transport interface {
+	// NewRequestInSession returns a request in the session sessionID,
+	// with Origin-Host/Realm and Destination-Realm/Host.
+	NewRequestInSession(cmd, app uint32, sessionID, destRealm, destHost string) *diam.Message
+	// Request sends req and returns its answer.
+	Request(ctx context.Context, req *diam.Message) (*diam.Message, error)
+	// Answer returns the answer skeleton to req: Session-Id first,
+	// Result-Code, Origin-Host, Origin-Realm.
+	Answer(req *diam.Message, resultCode uint32) *diam.Message
+}
+
+// Profile is what the front end tells a gateway of the subscriber's
+// non-3GPP profile (from the HSS's SAA over SWx).
+type Profile struct {
+	APNs         []string // Service-Selection
+	APNsDisabled bool     // Non-3GPP-IP-Access-APN DISABLE
+}
+
+// Profiles gives a subscriber's profile, when one is known.
+type Profiles interface {
+	Profile(imsi string) (Profile, bool)
+}
+
+// Config configures the front end.
+type Config struct {
+	// Sessions records the sessions that succeed; nil: none recorded.
+	Sessions *session.Table
+	// Profiles, when set, adds the subscriber's APNs to the DEA.
+	Profiles Profiles
+	// ConversationTimeout is how long a Session-Id keeps its EAP
+	// conversation between two DERs (eap.conversation_timeout).
+	ConversationTimeout time.Duration
+	// SessionLifetime is how long a session that succeeded stays known
+	// (for STR, ASR and AAR) and is sent as Session-Timeout.
+	SessionLifetime time.Duration
+	// MaxSessions bounds the Session-Ids kept: conversations and live
+	// sessions together. Past it a new one is refused (3004).
+	MaxSessions int
+	// DuplicateTTL is how long an answer is kept for a retransmission of
+	// its request (same Origin-Host and End-to-End-Id); DuplicateMax
+	// bounds them.
+	DuplicateTTL time.Duration
+	DuplicateMax int
+	// RequestTimeout bounds an ASR.
+	RequestTimeout time.Duration
+	// Now is the clock; time.Now when nil.
+	Now    func() time.Time
+	Logger *zap.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.ConversationTimeout <= 0 {
+		c.ConversationTimeout = time.Minute
+	}
+	if c.SessionLifetime <= 0 {
+		c.SessionLifetime = 24 * time.Hour
+	}
+	if c.MaxSessions <= 0 {
+		c.MaxSessions = 100000
+	}
+	if c.DuplicateTTL <= 0 {
+		c.DuplicateTTL = 30 * time.Second
+	}
+	if c.DuplicateMax <= 0 {
+		c.DuplicateMax = 65536
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 5 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+}
+
+// Server is the Diameter EAP front end: it answers DER (multi-round),
+// STR and, for SWm, AAR, and ends sessions with ASR (a session.Terminator).
+type Server struct {
+	t   Transport
+	eap *eap.Server
+	cfg Config
+	log *zap.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*entry // by Session-Id
+	dups     map[dupKey]*dup
+	dupOrder []dupKey // in insertion order, for expiry and the bound
+
+	Stats Stats
+}
+
+// entry is what a Session-Id holds: its EAP conversation while it runs,
+// the session once it succeeded.
+type entry struct {
+	state   eap.ConversationID
+	hasConv bool
+	live    *session.Session
+	app     uint32
+	expires time.Time
+}
+
+type dupKey struct {
+	origin string
+	e2e    uint32
+}
+
+// dup is an answer kept for retransmissions; nil answer: in progress.
+type dup struct {
+	answer  *diam.Message
+	expires time.Time
+}
+
+// Stats counts what the front end did.
+type Stats struct {
+	DER, DEAContinue, DEASuccess, DEAFailure, Discarded atomic.Uint64
+	Duplicates, DuplicatesInProgress                    atomic.Uint64
+	STR, ASRSent, ASRAcked, AAR                         atomic.Uint64
+	Refused                                             atomic.Uint64 // missing or bad AVPs
+	SessionsFull, EAPErrors                             atomic.Uint64
+}
+
+// Snapshot returns the counters by name.
+func (s *Stats) Snapshot() map[string]uint64 {
+	return map[string]uint64{
+		"der": s.DER.Load(), "dea_multi_round": s.DEAContinue.Load(), "dea_success": s.DEASuccess.Load(),
+		"dea_failure": s.DEAFailure.Load(), "discarded": s.Discarded.Load(),
+		"duplicates_answered": s.Duplicates.Load(), "duplicates_in_progress": s.DuplicatesInProgress.Load(),
+		"str": s.STR.Load(), "asr_sent": s.ASRSent.Load(), "asr_acked": s.ASRAcked.Load(), "aar": s.AAR.Load(),
+		"refused": s.Refused.Load(), "sessions_full": s.SessionsFull.Load(), "eap_errors": s.EAPErrors.Load(),
+	}
+}
+
+// New returns the front end over t, driving e.
+func New(t Transport, e *eap.Server, cfg Config) (*Server, error) {
+	if t == nil || e == nil {
+		return nil, errors.New("eapfront: transport and EAP server are required")
+	}
+	cfg.setDefaults()
+	return &Server{
+		t: t, eap: e, cfg: cfg, log: cfg.Logger,
+		sessions: make(map[string]*entry),
+		dups:     make(map[dupKey]*dup),
+	}, nil
+}
+
+// ServeDiameter answers DER, STR and AAR; anything else is
+// DIAMETER_COMMAND_UNSUPPORTED.
+func (s *Server) ServeDiameter(ctx context.Context, req *diam.Message) *diam.Message {
+	if req.Header.CommandFlags&diam.RequestFlag == 0 {
+		return nil
+	}
+	switch req.Header.CommandCode {
+	case CmdDiameterEAP:
+		return s.deduplicated(req, func() *diam.Message { return s.serveDER(ctx, req) })
+	case CmdSessionTermination:
+		return s.serveSTR(req)
+	case CmdAA:
+		if req.Header.ApplicationID == AppSWm {
+			return s.serveAAR(req)
+		}
+	}
+	return s.t.Answer(req, resultCommandUnsupp)
+}
+
+// deduplicated answers a retransmission (same Origin-Host and
+// End-to-End-Id, RFC 6733 6.1.4) with the answer the first copy got, and
+// drops one that arrives while the first is still being handled.
+func (s *Server) deduplicated(req *diam.Message, handle func() *diam.Message) *diam.Message {
+	origin := str(req, avp.OriginHost, 0)
+	k := dupKey{origin, req.Header.EndToEndID}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	s.expireDupsLocked(now)
+	if d := s.dups[k]; d != nil {
+		s.mu.Unlock()
+		if d.answer == nil {
+			s.Stats.DuplicatesInProgress.Add(1)
+			return nil
+		}
+		s.Stats.Duplicates.Add(1)
+		return replayed(d.answer, req)
+	}
+	tracked := len(s.dups) < s.cfg.DuplicateMax
+	if tracked {
+		s.dups[k] = &dup{expires: now.Add(s.cfg.DuplicateTTL)}
+		s.dupOrder = append(s.dupOrder, k)
+	}
+	s.mu.Unlock()
+	ans := handle()
+	if tracked {
+		s.mu.Lock()
+		if d := s.dups[k]; d != nil {
+			if ans == nil {
+				delete(s.dups, k) // no answer: a retransmission is decided again
+			} else {
+				d.answer = ans
+			}
+		}
+		s.mu.Unlock()
+	}
+	return ans
+}
+
+// replayed is a copy of a kept answer for the retransmission req: its
+// header carries req's hop-by-hop id (a relay's may differ), the kept
+// answer is untouched.
+func replayed(m, req *diam.Message) *diam.Message {
+	cp := *m
+	h := *m.Header
+	h.HopByHopID, h.EndToEndID = req.Header.HopByHopID, req.Header.EndToEndID
+	cp.Header = &h
+	return &cp
+}
+
+func (s *Server) expireDupsLocked(now time.Time) {
+	i := 0
+	for ; i < len(s.dupOrder); i++ {
+		k := s.dupOrder[i]
+		d := s.dups[k]
+		if d != nil && now.Before(d.expires) && len(s.dupOrder)-i <= s.cfg.DuplicateMax {
+			break
+		}
+		if d != nil && (d.answer != nil || !now.Before(d.expires)) {
+			delete(s.dups, k)
+		}
+	}
+	if i > 0 {
+		s.dupOrder = append(s.dupOrder[:0], s.dupOrder[i:]...)
+	}
+}
+
+// der is what a DER says.
+type der struct {
+	sessionID, origin, realm, userName, anid string
+	app, authRequestType                     uint32
+	payload                                  []byte
+}
+
+func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message {
+	s.Stats.DER.Add(1)
+	d, bad := s.parseDER(req)
+	if bad != nil {
+		s.Stats.Refused.Add(1)
+		return bad
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	e := s.sessions[d.sessionID]
+	if e != nil && !now.Before(e.expires) {
+		delete(s.sessions, d.sessionID)
+		e = nil
+	}
+	var state []byte
+	if e != nil && e.hasConv {
+		state = e.state[:]
+	}
+	if e == nil && len(s.sessions) >= s.cfg.MaxSessions {
+		s.sweepLocked(now)
+		if len(s.sessions) >= s.cfg.MaxSessions {
+			s.mu.Unlock()
+			s.Stats.SessionsFull.Add(1)
+			return s.t.Answer(req, resultTooBusy)
+		}
+	}
+	s.mu.Unlock()
+
+	var buf [1500]byte
+	var res eap.Result
+	defer res.Clear()
+	from := eap.Peer{Name: d.origin, NetworkName: d.anid}
+	if err := s.eap.Handle(ctx, from, state, d.payload, buf[:0], &res); err != nil {
+		// A backend fault (vector source, store): no answer; the
+		// gateway retransmits, and the retransmission is decided again.
+		s.Stats.EAPErrors.Add(1)
+		s.log.Warn("diameter eap: no answer", zap.Error(err))
+		return nil
+	}
+	switch res.Outcome {
+	case eap.OutcomeContinue:
+		s.mu.Lock()
+		s.sessions[d.sessionID] = &entry{state: res.Conversation, hasConv: true, app: d.app,
+			expires: now.Add(s.cfg.ConversationTimeout)}
+		s.mu.Unlock()
+		s.Stats.DEAContinue.Add(1)
+		a := s.dea(req, &d, ResultMultiRoundAuth, res.Packet)
+		return a
+	case eap.OutcomeSuccess:
+		s.Stats.DEASuccess.Add(1)
+		return s.succeed(req, &d, &res, now)
+	case eap.OutcomeFailure:
+		s.mu.Lock()
+		delete(s.sessions, d.sessionID)
+		s.mu.Unlock()
+		s.Stats.DEAFailure.Add(1)
+		return s.dea(req, &d, resultAuthRejected, res.Packet)
+	}
+	s.Stats.Discarded.Add(1)
+	switch res.Reason {
+	case eap.ReasonStoreFull, eap.ReasonPeerFull:
+		return s.t.Answer(req, resultTooBusy)
+	}
+	return nil
+}
+
+// parseDER reads a DER; a missing or malformed AVP gets its answer.
+func (s *Server) parseDER(req *diam.Message) (der, *diam.Message) {
+	d := der{
+		sessionID: str(req, avp.SessionID, 0),
+		origin:    str(req, avp.OriginHost, 0),
+		realm:     str(req, avp.OriginRealm, 0),
+		userName:  str(req, AVPUserName, 0),
+		anid:      str(req, AVPANID, Vendor3GPP),
+		app:       req.Header.ApplicationID,
+	}
+	missing := func(code, vendor uint32, data datatype.Type) *diam.Message {
+		a := s.t.Answer(req, resultMissingAVP)
+		flags := uint8(avp.Mbit)
+		if vendor != 0 {
+			flags |= avp.Vbit
+		}
+		a.AddAVP(diam.NewAVP(avp.FailedAVP, avp.Mbit, 0, &diam.GroupedAVP{AVP: []*diam.AVP{diam.NewAVP(code, flags, vendor, data)}}))
+		return a
+	}
+	if d.sessionID == "" {
+		return d, missing(avp.SessionID, 0, datatype.UTF8String(""))
+	}
+	if d.origin == "" {
+		return d, missing(avp.OriginHost, 0, datatype.DiameterIdentity(""))
+	}
+	if a, err := req.FindAVP(AVPEAPPayload, 0); err == nil {
+		if v, ok := a.Data.(datatype.OctetString); ok {
+			d.payload = []byte(v)
+		}
+	}
+	if len(d.payload) == 0 {
+		return d, missing(AVPEAPPayload, 0, datatype.OctetString(""))
+	}
+	d.authRequestType = AuthRequestAuthorizeAuthenticate
+	if a, err := req.FindAVP(AVPAuthRequestType, 0); err == nil {
+		if v, ok := a.Data.(datatype.Enumerated); ok {
+			d.authRequestType = uint32(v)
+		}
+	}
+	if len(d.anid) > eap.MaxNetworkName {
+		a := s.t.Answer(req, resultInvalidAVPValue)
+		a.AddAVP(diam.NewAVP(avp.FailedAVP, avp.Mbit, 0, &diam.GroupedAVP{AVP: []*diam.AVP{
+			diam.NewAVP(AVPANID, avp.Mbit|avp.Vbit, Vendor3GPP, datatype.UTF8String(""))}}))
+		return d, a
+	}
+	return d, nil
+}
+
+// dea builds a DEA: result, EAP-Payload, Auth-Application-Id,
+// Auth-Request-Type.
+func (s *Server) dea(req *diam.Message, d *der, code uint32, payload []byte) *diam.Message {
+	a := s.t.Answer(req, code)
+	a.NewAVP(avp.AuthApplicationID, avp.Mbit, 0, datatype.Unsigned32(d.app))
+	a.NewAVP(AVPAuthRequestType, avp.Mbit, 0, datatype.Enumerated(d.authRequestType))
+	a.NewAVP(AVPEAPPayload, avp.Mbit, 0, datatype.OctetString(payload))
+	return a
+}
+
+// succeed answers DIAMETER_SUCCESS with EAP-Success and the keys, and
+// records the session.
+func (s *Server) succeed(req *diam.Message, d *der, res *eap.Result, now time.Time) *diam.Message {
+	a := s.dea(req, d, resultSuccess, res.Packet)
+	msk := make([]byte, len(res.MSK))
+	copy(msk, res.MSK[:])
+	a.NewAVP(AVPEAPMasterSessionKey, avp.Mbit, 0, secretOctets(msk))
+	if len(res.KeyName) > 0 {
+		a.NewAVP(AVPEAPKeyName, avp.Mbit, 0, datatype.OctetString(res.KeyName))
+	}
+	if d.userName != "" {
+		a.NewAVP(AVPUserName, avp.Mbit, 0, datatype.UTF8String(d.userName))
+	}
+	a.NewAVP(AVPSessionTimeout, avp.Mbit, 0, datatype.Unsigned32(uint32(s.cfg.SessionLifetime/time.Second)))
+	if d.app != AppDiameterEAP && res.IMSI != "" {
+		// The permanent identity of the user, as the gateway passes it
+		// on (TS 29.273 5.2.3.1 Mobile-Node-Identifier).
+		a.NewAVP(AVPMobileNodeIdentifier, avp.Mbit, 0, datatype.DiameterIdentity(permanentNAI(res)))
+	}
+	if s.cfg.Profiles != nil && res.IMSI != "" {
+		if p, ok := s.cfg.Profiles.Profile(res.IMSI); ok {
+			access := uint32(0)
+			if p.APNsDisabled {
+				access = 1
+			}
+			a.NewAVP(AVPNon3GPPIPAccessAPN, avp.Mbit|avp.Vbit, Vendor3GPP, datatype.Enumerated(access))
+			if !p.APNsDisabled {
+				for _, apn := range p.APNs {
+					a.NewAVP(AVPServiceSelection, avp.Mbit, 0, datatype.UTF8String(apn))
+				}
+			}
+		}
+	}
+	live := session.Session{
+		IMSI: res.IMSI, FrontEnd: FrontEnd, Client: d.origin, Realm: d.realm,
+		UserName: d.userName, SessionID: d.sessionID,
+		Started: now, Expires: now.Add(s.cfg.SessionLifetime),
+	}
+	s.mu.Lock()
+	s.sessions[d.sessionID] = &entry{live: &live, app: d.app, expires: live.Expires}
+	s.mu.Unlock()
+	if s.cfg.Sessions != nil {
+		s.cfg.Sessions.Add(live)
+	}
+	return a
+}
+
+// permanentNAI is the user's permanent identity as an NAI: the method's
+// prefix, the IMSI, and the realm of the identity it authenticated with.
+func permanentNAI(res *eap.Result) string {
+	prefix := "0"
+	if res.Method == eap.TypeAKAPrime {
+		prefix = "6"
+	}
+	realm := "nai.epc"
+	if i := strings.IndexByte(string(res.Identity), '@'); i >= 0 && i+1 < len(res.Identity) {
+		realm = string(res.Identity[i+1:])
+	}
+	return prefix + res.IMSI + "@" + realm
+}
+
+// serveSTR: the gateway ends a session (RFC 6733 8.4).
+func (s *Server) serveSTR(req *diam.Message) *diam.Message {
+	s.Stats.STR.Add(1)
+	sid := str(req, avp.SessionID, 0)
+	s.mu.Lock()
+	e := s.sessions[sid]
+	delete(s.sessions, sid)
+	s.mu.Unlock()
+	if e == nil {
+		return s.t.Answer(req, resultUnknownSessionID)
+	}
+	if e.live != nil && s.cfg.Sessions != nil {
+		s.cfg.Sessions.Remove(*e.live)
+	}
+	return s.t.Answer(req, resultSuccess)
+}
+
+// serveAAR: an ePDG asks for authorization of a session that
+// authenticated (TS 29.273 7.2.2.1.3).
+func (s *Server) serveAAR(req *diam.Message) *diam.Message {
+	s.Stats.AAR.Add(1)
+	sid := str(req, avp.SessionID, 0)
+	now := s.cfg.Now()
+	s.mu.Lock()
+	e := s.sessions[sid]
+	var live session.Session
+	ok := e != nil && e.live != nil && now.Before(e.expires)
+	if ok {
+		live = *e.live
+	}
+	s.mu.Unlock()
+	if !ok {
+		return s.t.Answer(req, resultUnknownSessionID)
+	}
+	apn := str(req, AVPServiceSelection, 0)
+	if apn != "" && s.cfg.Profiles != nil {
+		if p, known := s.cfg.Profiles.Profile(live.IMSI); known && (p.APNsDisabled || !contains(p.APNs, apn)) {
+			return s.t.Answer(req, resultAuthorizationRej)
+		}
+	}
+	a := s.t.Answer(req, resultSuccess)
+	a.NewAVP(avp.AuthApplicationID, avp.Mbit, 0, datatype.Unsigned32(AppSWm))
+	a.NewAVP(AVPAuthRequestType, avp.Mbit, 0, datatype.Enumerated(AuthRequestAuthorizeOnly))
+	if apn != "" {
+		a.NewAVP(AVPServiceSelection, avp.Mbit, 0, datatype.UTF8String(apn))
+	}
+	a.NewAVP(AVPSessionTimeout, avp.Mbit, 0, datatype.Unsigned32(uint32(live.Expires.Sub(now)/time.Second)))
+	return a
+}
+
+// Terminate ends a session at its gateway with an Abort-Session-Request
+// (RFC 6733 8.5): a session.Terminator for front end "diameter".
+func (s *Server) Terminate(ctx context.Context, sess session.Session) (bool, error) {
+	if sess.SessionID == "" || sess.Client == "" {
+		return false, errors.New("eapfront: the session has no Session-Id or gateway")
+	}
+	s.mu.Lock()
+	app := uint32(AppSTa)
+	if e := s.sessions[sess.SessionID]; e != nil {
+		app = e.app
+		delete(s.sessions, sess.SessionID)
+	}
+	s.mu.Unlock()
+	req := s.t.NewRequestInSession(CmdAbortSession, app, sess.SessionID, sess.Realm, sess.Client)
+	req.NewAVP(avp.AuthApplicationID, avp.Mbit, 0, datatype.Unsigned32(app))
+	if sess.UserName != "" {
+		req.NewAVP(AVPUserName, avp.Mbit, 0, datatype.UTF8String(sess.UserName))
+	}
+	s.Stats.ASRSent.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	ans, err := s.t.Request(ctx, req)
+	if err != nil {
+		return false, fmt.Errorf("eapfront: ASR to %s: %w", sess.Client, err)
+	}
+	a, err := ans.FindAVP(avp.ResultCode, 0)
+	if err != nil {
+		return false, fmt.Errorf("eapfront: ASA from %s without Result-Code", sess.Client)
+	}
+	code, _ := a.Data.(datatype.Unsigned32)
+	if uint32(code) == resultSuccess {
+		s.Stats.ASRAcked.Add(1)
+		return true, nil
+	}
+	return false, nil
+}
+
+// sweepLocked drops expired Session-Ids.
+func (s *Server) sweepLocked(now time.Time) {
+	for k, e := range s.sessions {
+		if !now.Before(e.expires) {
+			delete(s.sessions, k)
+		}
+	}
+}
+
+// Sweep drops expired Session-Ids and kept answers; Run calls it.
+func (s *Server) Sweep() {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	s.sweepLocked(now)
+	s.expireDupsLocked(now)
+	s.mu.Unlock()
+}
+
+// Run sweeps every period until ctx ends.
+func (s *Server) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.Sweep()
+		}
+	}
+}
+
+// str returns a string AVP's value.
+func str(m *diam.Message, code, vendor uint32) string {
+	a, err := m.FindAVP(code, vendor)
+	if err != nil || a == nil {
+		return ""
+	}
+	switch v := a.Data.(type) {
+	case datatype.UTF8String:
+		return string(v)
+	case datatype.DiameterIdentity:
+		return string(v)
+	case datatype.OctetString:
+		return string(v)
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// secretOctets is an OctetString that prints as REDACTED: the MSK in a DEA
+// must not reach a log through a message's String.
+type secretOctets []byte
+
+func (s secretOctets) Serialize() []byte     { return datatype.OctetString(s).Serialize() }
+func (s secretOctets) Len() int              { return len(s) }
+func (s secretOctets) Padding() int          { return datatype.OctetString(s).Padding() }
+func (s secretOctets) Type() datatype.TypeID { return datatype.OctetStringType }
+func (s secretOctets) String() string        { return "REDACTED" }
+func (s secretOctets) GoString() string      { return "REDACTED" }
