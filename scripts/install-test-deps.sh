@@ -5,7 +5,10 @@
 #     EAP-AKA/AKA' with a K:OPc:SQN password; see configs/eapol_test/README.md);
 #   - redis-server and redis-cli (redis-tools) from Debian;
 #   - freeDiameterd (Debian's freediameterd) and its acl_wl.fdx extension
-#     (freediameter-extensions) as the Diameter relay of internal/fdtest.
+#     (freediameter-extensions) as the Diameter relay of internal/fdtest;
+#   - tshark and dumpcap (Debian's tshark and wireshark-common) for
+#     internal/capture, which captures the Diameter of a test on loopback and
+#     has Wireshark's dissector check every message.
 #
 # The eapol_test binary is cached at
 #   ${AAA_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aaa-test}/bin/eapol_test
@@ -174,6 +177,25 @@ if [[ ${#fd_pkgs[@]} -gt 0 ]]; then
 	apt_install "${fd_pkgs[@]}"
 	command -v freeDiameterd >/dev/null 2>&1 || die "freediameterd installed but freeDiameterd not on PATH"
 	[[ -f "$FD_EXT_DIR/acl_wl.fdx" ]] || die "freediameter-extensions installed but $FD_EXT_DIR/acl_wl.fdx is missing"
+fi
+
+# tshark (Debian's tshark) and dumpcap (wireshark-common, which tshark depends
+# on) for internal/capture: a test captures its Diameter on loopback with
+# dumpcap and has tshark decode every message. wireshark-common asks whether
+# non-root users may capture (a setuid dumpcap): answered "no" beforehand, so
+# that the install never stops at a prompt; the tests run dumpcap as root or
+# with CAP_NET_RAW.
+ws_pkgs=()
+command -v tshark >/dev/null 2>&1 || ws_pkgs+=(tshark)
+command -v dumpcap >/dev/null 2>&1 || ws_pkgs+=(wireshark-common)
+if [[ ${#ws_pkgs[@]} -gt 0 ]]; then
+	command -v debconf-set-selections >/dev/null 2>&1 ||
+		die "debconf-set-selections (Debian's debconf) not found: cannot preseed wireshark-common"
+	q "${SUDO[@]}" debconf-set-selections <<<"wireshark-common wireshark-common/install-setuid boolean false" ||
+		die "debconf-set-selections for wireshark-common failed"
+	apt_install "${ws_pkgs[@]}"
+	command -v tshark >/dev/null 2>&1 || die "tshark installed but not on PATH"
+	command -v dumpcap >/dev/null 2>&1 || die "wireshark-common installed but dumpcap not on PATH"
 fi
 
 echo "$EAPOL_TEST"

@@ -33,8 +33,10 @@ var importRules = struct {
 		// HSS, RADIUS or session table: cmd wires them.
 		"diameter":     {},
 		"diameter/swx": {"aka", "session"},
-		"configs":      {},
-		"privacy":      {},
+		// The Diameter EAP front end drives eap like radius does.
+		"diameter/eapfront": {"eap", "session"},
+		"configs":           {},
+		"privacy":           {},
 		// Stores implement the contracts eap (and hss) declare; their
 		// suites import only what they test.
 		"eap/storetest":      {"eap"},
@@ -43,6 +45,7 @@ var importRules = struct {
 		"store/redisstore":   {"aka", "eap", "hss"},
 		"internal/redistest": {},
 		"internal/fdtest":    {},
+		"internal/capture":   {},
 	},
 	forbiddenStd: map[string][]string{
 		"milenage":     {"net", "os", "io/fs", "log"},
