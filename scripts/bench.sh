@@ -5,10 +5,15 @@
 # both sides. `make bench` runs it.
 #
 # Environment (defaults in brackets):
+#   FRONT [radius|diameter] radius: aaabench is access points speaking
+#     RADIUS to aaad's radius section. diameter: aaad has no radius
+#     section but diameter_eap (origin aaa.bench, realm bench, peer
+#     twag.bench), and aaabench is a trusted WLAN access gateway speaking
+#     Diameter EAP over STa on one TCP connection (aaabench --diameter).
 #   DURATION [20s]  CONCURRENCY [64]  METHOD [aka-prime|aka]
 #   RATE [0: closed loop; else open loop at RATE authentications/s]
 #   REAUTH [0]  ANONYMOUS [0]  (shares, 0..1, passed to aaabench)
-#   SUBSCRIBERS [10000]  LOG_LEVEL [info]  SOCKETS [aaabench's default]
+#   SUBSCRIBERS [10000]  LOG_LEVEL [info]  SOCKETS [aaabench's default; RADIUS only]
 #   WORKERS [aaad's default] radius.workers
 #   SERVER_PROCS [unset: aaad's own GOMAXPROCS, all CPUs] GOMAXPROCS for aaad.
 #     With aaabench on the same small machine, SERVER_PROCS=1 keeps the
@@ -25,13 +30,16 @@
 #     and the MARs and SARs per authentication, are reported too.
 #   SWX_VECTORS [4] hss.swx.vectors_per_request (SIP-Number-Auth-Items).
 #   SWX_REGISTRATION_TTL [1h] hss.swx.registration_ttl; 0s: a SAR on
-#     every authentication.
+#     every authentication. With FRONT=diameter, the AAA node's Diameter
+#     counters (the messages per s reported) may include the DER/DEA
+#     traffic when aaad runs both on one node.
 #   GO [go]
 # Exit status: 0 when aaabench counted no failure, 1 when it did, 2 on a
 # setup or usage error.
 set -euo pipefail
 
 GO=${GO:-go}
+FRONT=${FRONT:-radius}
 DURATION=${DURATION:-20s}
 CONCURRENCY=${CONCURRENCY:-64}
 METHOD=${METHOD:-aka-prime}
@@ -55,6 +63,9 @@ die() {
 	exit 2
 }
 
+case $FRONT in radius | diameter) ;; *) die "FRONT=$FRONT: want radius or diameter" ;; esac
+[[ $FRONT == diameter && -n $SOCKETS ]] && die "SOCKETS is for FRONT=radius: over Diameter aaabench uses one TCP connection"
+[[ $FRONT == diameter && -n ${WORKERS:-} ]] && die "WORKERS (radius.workers) is for FRONT=radius"
 case $METHOD in aka-prime | aka) ;; *) die "METHOD=$METHOD: want aka-prime or aka" ;; esac
 case $STORE in memory | redis) ;; *) die "STORE=$STORE: want memory or redis" ;; esac
 case $HSS in local | swx) ;; *) die "HSS=$HSS: want local or swx" ;; esac
@@ -99,7 +110,7 @@ go_version=$("$GO" env GOVERSION)
 echo "== aaad load test"
 echo "machine:  $(nproc) CPUs, ${cpu_model:-unknown model}, $(uname -sr)"
 echo "go:       $go_version"
-load="method $METHOD, concurrency $CONCURRENCY, duration $DURATION"
+load="front $FRONT, method $METHOD, concurrency $CONCURRENCY, duration $DURATION"
 if [[ $RATE != 0 ]]; then load+=", open loop at $RATE/s"; else load+=", closed loop"; fi
 load+=", reauth $REAUTH, anonymous $ANONYMOUS, $SUBSCRIBERS subscribers, aaad log level $LOG_LEVEL"
 load+=", aaad GOMAXPROCS ${SERVER_PROCS:-all CPUs}, store $STORE${REDIS_APPENDFSYNC:+ (AOF appendfsync $REDIS_APPENDFSYNC)}"
@@ -111,16 +122,34 @@ echo
 (cd "$root" && "$GO" build -o "$tmp/aaad" ./cmd/aaad && "$GO" build -o "$tmp/aaabench" ./cmd/aaabench)
 "$tmp/aaabench" subscribers --count "$SUBSCRIBERS" --out "$tmp/subscribers.csv"
 
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
 # aaad announces its address at info level. Below that (warn, error) we pick
 # a free port ourselves and wait for the first answer instead.
 if [[ $LOG_LEVEL == debug || $LOG_LEVEL == info ]]; then
 	listen=127.0.0.1:0
+elif [[ $FRONT == diameter ]]; then
+	listen=127.0.0.1:$(free_port)
 else
 	port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 	listen=127.0.0.1:$port
 fi
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+# aaabench's side of the front end, and aaad's readiness line.
+if [[ $FRONT == diameter ]]; then
+	front_args=(--diameter ADDR --origin-host twag.bench --origin-realm bench --destination-realm bench --peer-host aaa.bench)
+	ready_msg='"msg":"diameter eap listening"'
+else
+	front_args=(--server ADDR --secret "$SECRET")
+	ready_msg='"msg":"radius server listening"'
+fi
+# front_for ADDR: front_args with ADDR in place.
+front_for() {
+	local a
+	for a in "${front_args[@]}"; do
+		[[ $a == ADDR ]] && a=$1
+		printf '%s\n' "$a"
+	done
 }
 # A closed loop over SUBSCRIBERS USIMs authenticates each of them far more
 # often than a phone does (25,000/s over 10,000 is 2.5 a second): lift the
@@ -168,21 +197,31 @@ EOF
     peers: [{host: hss.bench, address: \"127.0.0.1:$hss_port\"}]
     vectors_per_request: $SWX_VECTORS
     registration_ttl: $SWX_REGISTRATION_TTL"
-	aaa_extra="diameter: {origin_host: aaa.bench, origin_realm: bench}
-admin: {listen: 127.0.0.1:$aaa_admin}"
+	aaa_extra="admin: {listen: 127.0.0.1:$aaa_admin}"
 else
 	aaa_hss=$local_hss
 	aaa_extra=
+fi
+# The AAA node's Diameter identity: SWx towards the HSS node, Diameter
+# EAP towards aaabench's gateway (twag.bench).
+if [[ $HSS == swx || $FRONT == diameter ]]; then
+	aaa_extra="diameter: {origin_host: aaa.bench, origin_realm: bench}
+$aaa_extra"
+fi
+if [[ $FRONT == diameter ]]; then
+	front_yaml="diameter_eap: {listen: $listen, peers: [twag.bench]}"
+else
+	front_yaml="radius:
+  listen: $listen
+${WORKERS:+  workers: $WORKERS
+}  clients:
+    - {name: bench, address: 127.0.0.1/32, secret: \"$SECRET\"}"
 fi
 cat >"$tmp/aaad.yaml" <<EOF
 log:
   level: $LOG_LEVEL
   format: json
-radius:
-  listen: $listen
-${WORKERS:+  workers: $WORKERS
-}  clients:
-    - {name: bench, address: 127.0.0.1/32, secret: "$SECRET"}
+$front_yaml
 eap:
   methods: [$METHOD]
 hss:
@@ -223,17 +262,20 @@ if [[ $listen == 127.0.0.1:0 ]]; then
 	env ${SERVER_PROCS:+GOMAXPROCS=$SERVER_PROCS} "$tmp/aaad" --config "$tmp/aaad.yaml" 2>"$tmp/aaad.stderr" &
 	aaad_pid=$!
 	exec 3<"$tmp/aaad.stderr"
+	# Over SWx, ready once the HSS peer is open too (either line first).
+	hss_open=
+	[[ $HSS == swx ]] || hss_open=1
 	while IFS= read -r -t 30 line <&3; do
 		printf '%s\n' "$line" >>"$tmp/aaad.log"
-		if [[ $line == *'"msg":"radius server listening"'* && $line =~ \"addr\":\"([^\"]+)\" ]]; then
+		if [[ $line == *"$ready_msg"* && $line =~ \"addr\":\"([^\"]+)\" ]]; then
 			addr=${BASH_REMATCH[1]}
-			[[ $HSS == swx ]] || break
 		fi
-		# Over SWx, ready once the HSS peer is open too.
-		if [[ -n $addr && $line == *'"msg":"diameter peer open"'* ]]; then
-			break
+		if [[ $line == *'"msg":"diameter peer open"'* ]]; then
+			hss_open=1
 		fi
+		[[ -n $addr && -n $hss_open ]] && break
 	done
+	[[ -n $hss_open ]] || addr=
 	# Keep draining aaad's log so that it never blocks on a full pipe.
 	cat <&3 >>"$tmp/aaad.log" &
 	drain_pid=$!
@@ -242,8 +284,11 @@ else
 	env ${SERVER_PROCS:+GOMAXPROCS=$SERVER_PROCS} "$tmp/aaad" --config "$tmp/aaad.yaml" 2>>"$tmp/aaad.log" &
 	aaad_pid=$!
 	# The first authentication is the readiness probe: aaabench
-	# retransmits until aaad answers.
-	if "$tmp/aaabench" --server "$listen" --secret "$SECRET" --subscribers "$tmp/subscribers.csv" --method "$METHOD" \
+	# retransmits until aaad answers (over Diameter, it first waits for
+	# the connection to open).
+	mapfile -t probe_front < <(front_for "$listen")
+	[[ $FRONT == diameter ]] && probe_front+=(--connect-timeout 30s)
+	if "$tmp/aaabench" "${probe_front[@]}" --subscribers "$tmp/subscribers.csv" --method "$METHOD" \
 		--count 1 --concurrency 1 --timeout 100ms --retries 150 --quiet --json >/dev/null; then
 		addr=$listen
 	fi
@@ -288,7 +333,8 @@ if [[ -n $redis_pid ]]; then
 	cmds0=$(redis_stat total_commands_processed)
 fi
 
-bench_args=(--server "$addr" --secret "$SECRET" --subscribers "$tmp/subscribers.csv" --method "$METHOD"
+mapfile -t bench_front < <(front_for "$addr")
+bench_args=("${bench_front[@]}" --subscribers "$tmp/subscribers.csv" --method "$METHOD"
 	--concurrency "$CONCURRENCY" --duration "$DURATION" --json)
 [[ $RATE != 0 ]] && bench_args+=(--rate "$RATE")
 [[ $REAUTH != 0 ]] && bench_args+=(--reauth "$REAUTH")
@@ -325,7 +371,7 @@ fi
 echo
 HSS=$HSS HTICKS=$HTICKS MARS=$MARS SARS=$SARS VECS=$VECS SPARES=$SPARES DSENT=$DSENT DRECV=$DRECV \
 	COMMANDSTATS=${redis_pid:+$tmp/commandstats} STORE=$STORE RTICKS=$RTICKS READS=$READS CMDS=$CMDS TICKS=$((ticks1 - ticks0)) CLK_TCK=$clk_tck RSS0=$rss0 RSS1=$rss1 NPROC=$(nproc) CPU_MODEL=$cpu_model \
-	GO_VERSION=$go_version METHOD=$METHOD CONCURRENCY=$CONCURRENCY DURATION=$DURATION RATE=$RATE \
+	GO_VERSION=$go_version FRONT=$FRONT METHOD=$METHOD CONCURRENCY=$CONCURRENCY DURATION=$DURATION RATE=$RATE \
 	REAUTH=$REAUTH ANONYMOUS=$ANONYMOUS SUBSCRIBERS=$SUBSCRIBERS LOG_LEVEL=$LOG_LEVEL SERVER_PROCS=$SERVER_PROCS \
 	python3 - "$tmp/result.json" <<'EOF'
 import json, os, sys
@@ -394,7 +440,7 @@ if env["HSS"] == "swx" and ok:
 doc = {
     "machine": {"cpus": int(env["NPROC"]), "model": env["CPU_MODEL"], "go": env["GO_VERSION"]},
     "load": {
-        "method": env["METHOD"], "concurrency": int(env["CONCURRENCY"]), "duration": env["DURATION"],
+        "front": env["FRONT"], "method": env["METHOD"], "concurrency": int(env["CONCURRENCY"]), "duration": env["DURATION"],
         "rate": float(env["RATE"]), "reauth": float(env["REAUTH"]), "anonymous": float(env["ANONYMOUS"]),
         "subscribers": int(env["SUBSCRIBERS"]), "log_level": env["LOG_LEVEL"],
         "server_procs": env.get("SERVER_PROCS") or "all",

@@ -44,74 +44,36 @@ import (
 // an anonymous identity, a Nak and a resynchronisation takes 5).
 const maxRounds = 8
 
-// stats are the counters of a run: atomics, updated once per
-// authentication except retransmissions and strays.
-type stats struct {
-	ok              atomic.Uint64
-	failures        [numReasons]atomic.Uint64
-	rounds          atomic.Uint64 // round trips of successful authentications
-	fastReauths     atomic.Uint64
-	resyncs         atomic.Uint64
-	retransmissions atomic.Uint64
-	stray           atomic.Uint64 // answers that matched no outstanding request
-	sendErrors      atomic.Uint64
-	latency         histogram // successful authentications, first request to Accept
-	startLag        histogram // open loop: first request sent minus scheduled start
-	service         histogram // open loop: successful authentications, first request sent to Accept
-
-	retransmitFinal atomic.Uint64 // --retransmit-final: final requests sent again
-}
-
+// engine is the RADIUS load: its sockets and conversations over the
+// shared bookkeeping of a run (loadCore).
 type engine struct {
-	cfg    *config
-	server netip.AddrPort
-	secret []byte
-	anonID []byte // "anonymous@realm"
-	socks  []*sock
-	convs  []*conv
-	st     stats
-	base   time.Time // time 0 of the run; e.now() counts from it
+	loadCore
+	server  netip.AddrPort
+	secret  []byte
+	anonID  []byte // "anonymous@realm"
+	socks   []*sock
+	convs   []*conv
+	timeout int64 // per round trip, ns
 
-	open     bool    // open loop (--rate)
-	interval float64 // open loop: nanoseconds between scheduled starts
-	limit    int64   // starts allowed; 0 = until stopped (closed loop, --duration)
-	timeout  int64   // per round trip, ns
-
-	next     atomic.Int64 // starts claimed (closed loop) or index of the next scheduled start (open loop)
-	inflight atomic.Int64
-	stopping atomic.Bool
-	noMore   atomic.Bool
-	lastEnd  atomic.Int64 // e.now() of the last authentication that ended
 	// Open loop: e.now() of the last answer a reader handled. While the
 	// readers are busy they start due authentications themselves and the
 	// scheduler's timer is only the fallback, which saves a wakeup per
 	// start.
 	lastActive atomic.Int64
 
-	pool     chan *conv // open loop: idle conversations
-	stopCh   chan struct{}
-	stopOnce sync.Once
-	done     chan struct{} // closed when no more starts will come and none is in flight
-	doneOnce sync.Once
+	pool chan *conv // open loop: idle conversations
 }
-
-func (e *engine) now() int64 { return int64(time.Since(e.base)) }
-
-// scheduled is the start time of the i-th open-loop authentication.
-func (e *engine) scheduled(i int64) int64 { return int64(float64(i) * e.interval) }
 
 // newEngine opens the sockets and sets up the conversations; it sends
 // nothing.
 func newEngine(cfg *config, server netip.AddrPort, subs []*usim) (*engine, error) {
 	e := &engine{
-		cfg:     cfg,
 		server:  server,
 		secret:  []byte(cfg.secret),
 		anonID:  []byte("anonymous@" + cfg.realm),
 		timeout: int64(cfg.timeout),
-		stopCh:  make(chan struct{}),
-		done:    make(chan struct{}),
 	}
+	e.initCore(cfg)
 	network, laddr, raddr := udpEndpoints(server, cfg.bind)
 	for range cfg.sockets {
 		// Connected: the kernel keeps the route and drops datagrams
@@ -157,19 +119,12 @@ func newEngine(cfg *config, server netip.AddrPort, subs []*usim) (*engine, error
 		}
 		e.convs = append(e.convs, c)
 	}
-	if cfg.rate > 0 {
-		e.open = true
-		e.interval = 1e9 / cfg.rate
+	e.slots, e.sockets = len(e.convs), len(e.socks)
+	if e.open {
 		e.pool = make(chan *conv, len(e.convs))
 		for _, c := range e.convs {
 			e.pool <- c
 		}
-	}
-	switch {
-	case cfg.count > 0:
-		e.limit = cfg.count
-	case e.open:
-		e.limit = max(int64(float64(cfg.duration)/e.interval), 1)
 	}
 	return e, nil
 }
@@ -196,36 +151,11 @@ func (e *engine) start(quit <-chan struct{}) {
 	}
 }
 
-// stop: no new authentication starts; those in flight go on.
-func (e *engine) stop() {
-	e.stopOnce.Do(func() {
-		e.stopping.Store(true)
-		close(e.stopCh)
-		e.setNoMore()
-	})
-}
-
-func (e *engine) setNoMore() {
-	e.noMore.Store(true)
-	if e.inflight.Load() == 0 {
-		e.doneOnce.Do(func() { close(e.done) })
-	}
-}
-
 // close closes the sockets, which ends the readers.
 func (e *engine) close() {
 	for _, s := range e.socks {
 		s.conn.Close()
 	}
-}
-
-// backlog is how many open-loop starts were due but had not started.
-func (e *engine) backlog(now int64) int64 {
-	if !e.open {
-		return 0
-	}
-	due := min(int64(float64(now)/e.interval)+1, e.limit)
-	return max(due-e.next.Load(), 0)
 }
 
 // schedule starts open-loop authentications on their fixed schedule. A
@@ -326,9 +256,14 @@ func (e *engine) afterEnd(c *conv, now int64) {
 			}
 		}
 	}
-	if e.inflight.Add(-1) == 0 && e.noMore.Load() {
-		e.doneOnce.Do(func() { close(e.done) })
-	}
+	e.ended()
+}
+
+// drainTime is how long the run waits for the authentications in flight
+// once no more start: long enough for a request sent just before the end
+// to be answered or time out (the sweeper looks every sweepPeriod).
+func (e *engine) drainTime() time.Duration {
+	return time.Duration(e.timeout)*time.Duration(e.cfg.retries+1) + e.sweepPeriod()
 }
 
 // sweepPeriod is how often the sweeper looks for requests past their

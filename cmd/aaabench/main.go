@@ -1,7 +1,9 @@
 // Command aaabench is the load generator of aaad: simulated USIMs
 // (Milenage, SQN freshness, fast re-authentication, pseudonyms) behind
-// simulated access points speaking RADIUS, running EAP-AKA' or EAP-AKA
-// against a server and checking every answer and every key.
+// simulated access points speaking RADIUS, or behind a trusted WLAN
+// access gateway speaking Diameter EAP (STa, SWm or RFC 4072; --diameter,
+// diameter.go), running EAP-AKA' or EAP-AKA against a server and checking
+// every answer and every key.
 //
 //	aaabench --subscribers FILE [flags]          run the load
 //	aaabench subscribers --count N [--out FILE]  write a subscribers CSV
@@ -9,7 +11,8 @@
 //
 // Every Access-Request carries Message-Authenticator; every answer's
 // Response Authenticator and Message-Authenticator are verified, and every
-// Access-Accept's MS-MPPE keys must equal the MSK the peer derived. Failures
+// Access-Accept's MS-MPPE keys must equal the MSK the peer derived (over
+// Diameter: every DEA's EAP-Master-Session-Key). Failures
 // are counted by reason. One line a second goes to stderr, a summary to
 // stdout at the end (--json: one JSON object). Exit status: 0 without
 // failures, 1 with any, 2 on usage errors.
@@ -67,7 +70,23 @@ type config struct {
 	// retransmitFinal: after each Access-Accept, send the final
 	// Access-Request again and require the same Accept back.
 	retransmitFinal bool
+
+	// Diameter EAP (--diameter): aaabench is a trusted WLAN access
+	// gateway (diameter.go).
+	diameter       string // peer host:port; empty: RADIUS
+	peerHost       string // the peer's Origin-Host, checked in its CEA
+	originHost     string
+	originRealm    string
+	destRealm      string
+	destHost       string
+	appName        string // sta, eap or swm
+	appID          uint32
+	appVendor      uint32 // 10415 for STa and SWm, 0 for Diameter EAP
+	anid           string // ANID AVP and the AKA' network name the USIMs expect
+	connectTimeout time.Duration
 }
+
+func (c *config) isDiameter() bool { return c.diameter != "" }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "subscribers" {
@@ -95,8 +114,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	fs.Int64Var(&cfg.count, "count", 0, "stop after this many authentications (instead of --duration)")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "run this long (instead of --count)")
 	fs.Float64Var(&cfg.rate, "rate", 0, "open loop: start this many authentications a second on a fixed schedule (0: closed loop)")
-	fs.DurationVar(&cfg.timeout, "timeout", time.Second, "per RADIUS round trip")
-	fs.IntVar(&cfg.retries, "retries", 2, "retransmissions of a request before it times out")
+	fs.DurationVar(&cfg.timeout, "timeout", time.Second, "per round trip (RADIUS request or DER)")
+	fs.IntVar(&cfg.retries, "retries", 2, "retransmissions of a request before it times out (default 3 with --diameter)")
 	fs.Float64Var(&cfg.reauth, "reauth", 0, "share (0..1) of authentications that use a re-authentication identity when the USIM has one")
 	fs.Float64Var(&cfg.anonymous, "anonymous", 0, "share (0..1) of authentications with the outer identity anonymous@realm")
 	fs.StringVar(&cfg.realm, "realm", "wlan.mnc001.mcc001.3gppnetwork.org", "NAI realm of the identities")
@@ -107,8 +126,18 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	fs.IntVar(&cfg.procs, "procs", 0, "Go Ps (GOMAXPROCS) for aaabench; default $GOMAXPROCS, else 3/8 of the CPUs (at least 1), leaving the rest to a server on the same machine")
 	fs.StringVar(&cfg.bindName, "bind", "", "source IP address of the sockets (e.g. 127.0.0.2: another RADIUS client); default the kernel's choice")
 	fs.BoolVar(&cfg.retransmitFinal, "retransmit-final", false, "after each Access-Accept, send the final Access-Request again (same bytes) and require the same Accept back")
+	fs.StringVar(&cfg.diameter, "diameter", "", "Diameter EAP peer host:port: be a trusted WLAN access gateway (DER/DEA over TCP) instead of a RADIUS access point")
+	fs.StringVar(&cfg.peerHost, "peer-host", "aaa.test", "--diameter: the peer's Origin-Host (checked in its CEA)")
+	fs.StringVar(&cfg.originHost, "origin-host", "twag.test", "--diameter: our Origin-Host")
+	fs.StringVar(&cfg.originRealm, "origin-realm", "test", "--diameter: our Origin-Realm")
+	fs.StringVar(&cfg.destRealm, "destination-realm", "test", "--diameter: Destination-Realm of the DERs")
+	fs.StringVar(&cfg.destHost, "destination-host", "", "--diameter: Destination-Host of the DERs (default none)")
+	fs.StringVar(&cfg.appName, "app", "sta", "--diameter: sta (16777250), eap (5, RFC 4072) or swm (16777264)")
+	fs.StringVar(&cfg.anid, "anid", "WLAN", "--diameter: the ANID AVP, and the access network name the USIMs expect for AKA'")
+	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 10*time.Second, "--diameter: wait this long for the connection to the peer to open")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: aaabench --subscribers FILE [flags]")
+		fmt.Fprintln(stderr, "usage: aaabench --subscribers FILE [flags]                      (RADIUS, --server, --secret)")
+		fmt.Fprintln(stderr, "       aaabench --diameter HOST:PORT --subscribers FILE [flags]  (Diameter EAP as a TWAG)")
 		fmt.Fprintln(stderr, "       aaabench subscribers --count N [--imsi-base IMSI] [--out FILE]")
 		fmt.Fprintln(stderr, "       aaabench flood --mode MODE --bind ADDR [flags]   (aaabench flood -h)")
 		fs.PrintDefaults()
@@ -128,6 +157,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	}
 	if cfg.subscribers == "" {
 		bad("--subscribers is required")
+	}
+	if cfg.isDiameter() {
+		checkDiameterFlags(cfg, set, bad)
+	} else {
+		for _, f := range []string{"peer-host", "origin-host", "origin-realm", "destination-realm", "destination-host", "app", "anid", "connect-timeout"} {
+			if set[f] {
+				bad("--%s goes with --diameter", f)
+			}
+		}
 	}
 	switch cfg.methodName {
 	case "aka-prime":
@@ -172,7 +210,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	if cfg.procs < 0 {
 		bad("--procs must not be negative")
 	}
-	cfg.bind = checkPeerFlags(bad, cfg.secret, cfg.realm, cfg.bindName, false)
+	if cfg.isDiameter() {
+		if cfg.realm == "" || strings.ContainsAny(cfg.realm, "@ ") {
+			bad("--realm: want a realm such as wlan.mnc001.mcc001.3gppnetwork.org")
+		}
+	} else {
+		cfg.bind = checkPeerFlags(bad, cfg.secret, cfg.realm, cfg.bindName, false)
+	}
 	if len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintln(stderr, "aaabench:", p)
@@ -235,13 +279,16 @@ func loadUSIMs(cfg *config) ([]*usim, error) {
 // run runs the load and prints the summary. stop, when not nil, ends the
 // run like SIGINT (tests).
 func run(cfg *config, stdout, stderr io.Writer, stop <-chan struct{}) int {
-	ua, err := net.ResolveUDPAddr("udp", cfg.server)
-	if err != nil {
-		fmt.Fprintln(stderr, "aaabench: --server:", err)
-		return 2
+	var server netip.AddrPort
+	if !cfg.isDiameter() {
+		ua, err := net.ResolveUDPAddr("udp", cfg.server)
+		if err != nil {
+			fmt.Fprintln(stderr, "aaabench: --server:", err)
+			return 2
+		}
+		ap := ua.AddrPort()
+		server = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
-	ap := ua.AddrPort()
-	server := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	usims, err := loadUSIMs(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "aaabench: --subscribers:", err)
@@ -254,14 +301,16 @@ func run(cfg *config, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	if cfg.count > 0 && int64(cfg.concurrency) > cfg.count {
 		cfg.concurrency = int(cfg.count)
 	}
-	if cfg.sockets == 0 {
-		cfg.sockets = min(cfg.concurrency, 64)
+	if !cfg.isDiameter() {
+		if cfg.sockets == 0 {
+			cfg.sockets = min(cfg.concurrency, 64)
+		}
+		if need := (cfg.concurrency + 255) / 256; cfg.sockets < need {
+			fmt.Fprintf(stderr, "aaabench: %d sockets, as a socket has 256 RADIUS Identifiers\n", need)
+			cfg.sockets = need
+		}
+		cfg.sockets = min(cfg.sockets, cfg.concurrency)
 	}
-	if need := (cfg.concurrency + 255) / 256; cfg.sockets < need {
-		fmt.Fprintf(stderr, "aaabench: %d sockets, as a socket has 256 RADIUS Identifiers\n", need)
-		cfg.sockets = need
-	}
-	cfg.sockets = min(cfg.sockets, cfg.concurrency)
 
 	// Fewer Ps than CPUs: the bench needs about half the CPU time of the
 	// server per authentication, and at moderate rates every idle P the
@@ -274,11 +323,29 @@ func run(cfg *config, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	}
 	cfg.procs = runtime.GOMAXPROCS(0)
 
-	e, err := newEngine(cfg, server, usims)
-	if err != nil {
-		fmt.Fprintln(stderr, "aaabench:", err)
-		return 2
+	var g generator
+	if cfg.isDiameter() {
+		d, err := newDiameterEngine(cfg, usims, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "aaabench:", err)
+			return 2
+		}
+		g = d
+	} else {
+		e, err := newEngine(cfg, server, usims)
+		if err != nil {
+			fmt.Fprintln(stderr, "aaabench:", err)
+			return 2
+		}
+		g = e
 	}
+	return runLoad(g, cfg, stdout, stderr, stop)
+}
+
+// runLoad runs a load from start to summary: the duration or count, the
+// interrupts, the drain of what is in flight, the output.
+func runLoad(g generator, cfg *config, stdout, stderr io.Writer, stop <-chan struct{}) int {
+	e := g.lc()
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
@@ -287,18 +354,20 @@ func run(cfg *config, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		f, err := os.Create(cfg.cpuprofile)
 		if err != nil {
 			fmt.Fprintln(stderr, "aaabench: --cpuprofile:", err)
+			g.close()
 			return 2
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			fmt.Fprintln(stderr, "aaabench: --cpuprofile:", err)
+			g.close()
 			return 2
 		}
 		defer pprof.StopCPUProfile()
 	}
 	cpu0 := cpuTime()
 	quit := make(chan struct{})
-	e.start(quit)
+	g.start(quit)
 	if !cfg.quiet {
 		go e.report(stderr, quit)
 	}
@@ -314,13 +383,11 @@ func run(cfg *config, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		defer t.Stop()
 		durationC = t.C
 	}
-	// Long enough for a request sent just before the end to be answered
-	// or time out (the sweeper looks every sweepPeriod).
-	drainTime := cfg.timeout*time.Duration(cfg.retries+1) + e.sweepPeriod()
+	drainTime := g.drainTime()
 	var drain <-chan time.Time
 	interrupted := false
 	beginDrain := func() {
-		e.stop()
+		g.stop()
 		if drain == nil {
 			drain = time.After(drainTime)
 		}
@@ -349,13 +416,13 @@ wait:
 	}
 	now := e.now()
 	end := now
-	abandoned := e.inflight.Load()
+	abandoned := max(e.inflight.Load()-e.waiting.Load(), 0)
 	if abandoned == 0 {
 		end = max(e.lastEnd.Load(), 1)
 	}
 	backlog := e.backlog(now)
 	close(quit)
-	e.close()
+	g.close()
 	cpu := cpuTime() - cpu0
 
 	sum := e.summary(time.Duration(end), cpu, abandoned, backlog, interrupted)
@@ -402,6 +469,23 @@ type summary struct {
 	Rate                float64           `json:"rate"`
 	ReauthShareAsked    float64           `json:"reauth"`
 	AnonymousShareAsked float64           `json:"anonymous"`
+	Transport           string            `json:"transport"` // "radius" or "diameter"
+	// Diameter only: successes whose DEA carried EAP-Key-Name, and the
+	// settings.
+	EAPKeyNames *uint64           `json:"eap_key_names,omitempty"`
+	Diameter    *diameterSettings `json:"diameter,omitempty"`
+}
+
+// diameterSettings are the Diameter settings of a run, in its summary.
+type diameterSettings struct {
+	Peer             string `json:"peer"`
+	PeerHost         string `json:"peer_host"`
+	OriginHost       string `json:"origin_host"`
+	DestinationRealm string `json:"destination_realm"`
+	DestinationHost  string `json:"destination_host,omitempty"`
+	App              string `json:"app"`
+	AppID            uint32 `json:"app_id"`
+	ANID             string `json:"anid"`
 }
 
 // lagMS is how late the open-loop starts were sent, after their scheduled
@@ -433,11 +517,11 @@ func latencies(h *histSnapshot) latencyMS {
 	}
 }
 
-func (e *engine) summary(d, cpu time.Duration, abandoned, backlog int64, interrupted bool) *summary {
+func (e *loadCore) summary(d, cpu time.Duration, abandoned, backlog int64, interrupted bool) *summary {
 	st := &e.st
 	s := &summary{
 		OK:                  st.ok.Load(),
-		Failures:            map[string]uint64{},
+		Transport:           "radius",
 		DurationS:           d.Seconds(),
 		FastReauths:         st.fastReauths.Load(),
 		Resyncs:             st.resyncs.Load(),
@@ -452,16 +536,22 @@ func (e *engine) summary(d, cpu time.Duration, abandoned, backlog int64, interru
 		ClientCPUS:          cpu.Seconds(),
 		Method:              e.cfg.methodName,
 		Concurrency:         e.cfg.concurrency,
-		Sockets:             len(e.socks),
+		Sockets:             e.sockets,
 		Procs:               e.cfg.procs,
 		Rate:                e.cfg.rate,
 		ReauthShareAsked:    e.cfg.reauth,
 		AnonymousShareAsked: e.cfg.anonymous,
 	}
-	for r := reason(1); r < numReasons; r++ {
-		if n := st.failures[r].Load(); n > 0 {
-			s.Failures[r.String()] = n
-			s.FailuresTotal += n
+	s.Failures = st.failureCounts()
+	_, _, s.FailuresTotal = topFailure(s.Failures)
+	if e.cfg.isDiameter() {
+		s.Transport = "diameter"
+		kn := st.keyNames.Load()
+		s.EAPKeyNames = &kn
+		s.Diameter = &diameterSettings{
+			Peer: e.cfg.diameter, PeerHost: e.cfg.peerHost, OriginHost: e.cfg.originHost,
+			DestinationRealm: e.cfg.destRealm, DestinationHost: e.cfg.destHost,
+			App: e.cfg.appName, AppID: e.cfg.appID, ANID: e.cfg.anid,
 		}
 	}
 	if s.DurationS > 0 {
@@ -490,7 +580,12 @@ func (s *summary) print(w io.Writer, cfg *config) {
 	if cfg.rate > 0 {
 		loop = fmt.Sprintf("open loop at %g/s", cfg.rate)
 	}
-	fmt.Fprintf(w, "aaabench: %s against %s, concurrency %d on %d sockets, %s, %d Ps\n", cfg.methodName, cfg.server, s.Concurrency, s.Sockets, loop, s.Procs)
+	if d := s.Diameter; d != nil {
+		fmt.Fprintf(w, "aaabench: %s over Diameter %s (application %d) as %s to %s at %s, concurrency %d on one connection, %s, %d Ps\n",
+			cfg.methodName, d.App, d.AppID, d.OriginHost, d.PeerHost, d.Peer, s.Concurrency, loop, s.Procs)
+	} else {
+		fmt.Fprintf(w, "aaabench: %s against %s, concurrency %d on %d sockets, %s, %d Ps\n", cfg.methodName, cfg.server, s.Concurrency, s.Sockets, loop, s.Procs)
+	}
 	fmt.Fprintf(w, "  ok                %d\n", s.OK)
 	fmt.Fprintf(w, "  failures          %d\n", s.FailuresTotal)
 	names := make([]string, 0, len(s.Failures))
@@ -509,6 +604,9 @@ func (s *summary) print(w io.Writer, cfg *config) {
 	fmt.Fprintf(w, "  fast re-auths     %d (%.1f%% of ok)\n", s.FastReauths, 100*s.FastReauthShare)
 	fmt.Fprintf(w, "  resyncs           %d\n", s.Resyncs)
 	fmt.Fprintf(w, "  retransmissions   %d\n", s.Retransmissions)
+	if s.EAPKeyNames != nil {
+		fmt.Fprintf(w, "  EAP-Key-Name      %d of %d successes\n", *s.EAPKeyNames, s.OK)
+	}
 	if s.RetransmitFinal {
 		fmt.Fprintf(w, "  final retransmits %d (--retransmit-final: the same Accept must come back)\n", s.RetransmitChecks)
 	}
@@ -532,7 +630,7 @@ func (s *summary) print(w io.Writer, cfg *config) {
 
 // report prints one line a second: elapsed, successes in the last second,
 // in flight, totals, the top failure reason, and the last second's p50/p99.
-func (e *engine) report(w io.Writer, quit <-chan struct{}) {
+func (e *loadCore) report(w io.Writer, quit <-chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var cur, prev, delta histSnapshot
@@ -553,17 +651,9 @@ func (e *engine) report(w io.Writer, quit <-chan struct{}) {
 			cpu := cpuTime()
 			busy := (cpu - lastCPU).Seconds() / wall // CPUs used by aaabench
 			prevOK, last, lastCPU = ok, now, cpu
-			var top reason
-			var failed, topN uint64
-			for r := reason(1); r < numReasons; r++ {
-				n := e.st.failures[r].Load()
-				failed += n
-				if n > topN {
-					top, topN = r, n
-				}
-			}
+			top, topN, failed := topFailure(e.st.failureCounts())
 			line := fmt.Sprintf("%6.0fs %9.0f auths/s  in flight %5d  ok %9d  failures %d",
-				time.Duration(e.now()).Seconds(), rate, min(e.inflight.Load(), int64(len(e.convs))), ok, failed)
+				time.Duration(e.now()).Seconds(), rate, e.inFlight(), ok, failed)
 			if failed > 0 {
 				line += fmt.Sprintf(" (%s %d)", top, topN)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -42,6 +43,11 @@ const (
 	reasonTooManyRounds
 	reasonRetransmitDiffers
 	reasonRetransmitUnanswered
+	reasonMSKMismatch
+	reasonNetworkName
+	reasonNoPeer
+	reasonTransport
+	reasonSessionMismatch
 	numReasons
 )
 
@@ -64,6 +70,11 @@ var reasonNames = [numReasons]string{
 	reasonTooManyRounds:            "too_many_rounds",
 	reasonRetransmitDiffers:        "retransmit_answer_differs",
 	reasonRetransmitUnanswered:     "retransmit_unanswered",
+	reasonMSKMismatch:              "msk_mismatch",
+	reasonNetworkName:              "network_name",
+	reasonNoPeer:                   "no_peer",
+	reasonTransport:                "transport_error",
+	reasonSessionMismatch:          "session_id_mismatch",
 }
 
 func (r reason) String() string {
@@ -123,6 +134,11 @@ type peer struct {
 	method eap.Type
 	rng    *rand.ChaCha8 // AT_IV values; seeded from crypto/rand
 	u      *usim
+	// networkName, when set, is the access network name the phone
+	// expects for EAP-AKA' (AT_KDF_INPUT, TS 24.302 8.1.1.1): over
+	// Diameter, the ANID the gateway announces. Another name is refused
+	// before the USIM runs (RFC 9048 3.1).
+	networkName []byte
 
 	wantReauth bool // use the re-authentication identity when there is one
 	identity   []byte
@@ -307,6 +323,12 @@ func (p *peer) challenge(req []byte, m *eap.AKAMessage, dst []byte) ([]byte, rea
 	id, t := m.Packet.Identifier, m.Packet.Type
 	if len(a.RAND) != 16 || len(a.AUTN) != 16 || !a.Has(eap.AttrMAC) {
 		return nil, reasonMalformed
+	}
+	if t == eap.TypeAKAPrime && p.networkName != nil && !bytes.Equal(a.KDFInput, p.networkName) {
+		// Not the access network the phone is on: RFC 9048 3.1 lets
+		// the peer send Authentication-Reject.
+		p.pending = reasonNetworkName
+		return simple(dst, id, t, eap.SubtypeAuthenticationReject), reasonNone
 	}
 	u := p.u
 	rnd := [16]byte(a.RAND)
