@@ -42,10 +42,11 @@ const (
 )
 
 var (
-	moduleRoot string // directory holding go.mod
-	aaadPath   string // the aaad binary under test
-	aaactlPath string // aaactl, built beside it
-	setupErr   error  // why moduleRoot/aaadPath could not be had
+	moduleRoot   string // directory holding go.mod
+	aaadPath     string // the aaad binary under test
+	aaactlPath   string // aaactl, built beside it
+	aaabenchPath string // and aaabench
+	setupErr     error  // why moduleRoot/aaadPath could not be had
 )
 
 // TestMain builds aaad once per test binary. AAA_AAAD may name a prebuilt
@@ -67,6 +68,10 @@ func TestMain(m *testing.M) {
 		if setupErr == nil {
 			aaactlPath = filepath.Join(tmp, "aaactl")
 			setupErr = buildTool(moduleRoot, "cmd/aaactl", aaactlPath)
+		}
+		if setupErr == nil {
+			aaabenchPath = filepath.Join(tmp, "aaabench")
+			setupErr = buildTool(moduleRoot, "cmd/aaabench", aaabenchPath)
 		}
 	}
 	code := m.Run()

@@ -487,9 +487,18 @@ type Exception struct {
 }
 
 // Exceptions are Wireshark 4.0's (Debian 12's tshark 4.0.17) known
-// limitations. Empty: against our SWx (TS 29.273) and base protocol
-// (RFC 6733) messages it reports nothing at Warning or above.
-var Exceptions []Exception
+// limitations. Against our SWx (TS 29.273) and base protocol (RFC 6733)
+// messages it reports nothing at Warning or above; against Diameter EAP,
+// one thing.
+var Exceptions = []Exception{{
+	Why: "EAP-Key-Name (102) is an OctetString (RFC 4072 4.1.4) and holds the " +
+		"binary EAP Session-Id (RFC 5247: method type || RAND || AUTN); " +
+		"Wireshark 4.0 shows it as a string and, when an octet is 0, " +
+		"calls the octets after it trailing stray characters",
+	Match: func(_ Message, e Expert) bool {
+		return e.Field == "_ws.string.trailing_stray_characters" && strings.HasPrefix(e.AVP, "AVP: EAP-Key-Name(102)")
+	},
+}}
 
 // Problems returns, one line each, what makes msgs not a clean capture:
 //   - no Diameter message at all (wrong ports, or nothing was exchanged);
