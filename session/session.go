@@ -48,7 +48,10 @@ type Session struct {
 	// an Abort-Session-Request goes (Client is its Origin-Host).
 	SessionID string
 	Realm     string
-	Started   time.Time
+	// Application is the Diameter application the session ran in (STa,
+	// SWm, Diameter EAP), for its Abort-Session-Request.
+	Application uint32
+	Started     time.Time
 	// Expires is when the table forgets the session; zero: never (only
 	// End, Remove or eviction take it out).
 	Expires time.Time
@@ -168,6 +171,11 @@ type Table struct {
 
 	termMu      sync.RWMutex
 	terminators map[string]Terminator
+
+	// byID finds a Diameter session's IMSI by its Session-Id (FindSession);
+	// an entry whose session left the table is dropped when found stale.
+	idMu sync.Mutex
+	byID map[string]string
 }
 
 type shard struct {
@@ -214,6 +222,7 @@ func NewTable(cfg Config) *Table {
 		seed:        maphash.MakeSeed(),
 		shards:      make([]shard, n),
 		terminators: map[string]Terminator{},
+		byID:        map[string]string{},
 	}
 	for i := range t.shards {
 		t.shards[i].byIMSI = map[string]*entry{}
@@ -271,11 +280,14 @@ func (t *Table) Add(s Session) {
 			oldest = e
 		}
 	}
+	var dropped string // the Session-Id of a session evicted for room
 	if n >= t.maxPerIMSI {
 		head = sh.unlink(oldest)
+		dropped = oldest.s.SessionID
 		t.evicted.Add(1)
 	} else if len(sh.order) >= t.shardMax {
 		victim := sh.order[0]
+		dropped = victim.s.SessionID
 		if victim.s.IMSI == s.IMSI {
 			head = sh.unlink(victim)
 		} else if sh.unlink(victim) == nil {
@@ -289,6 +301,16 @@ func (t *Table) Add(s Session) {
 	sh.byIMSI[s.IMSI] = e
 	sh.push(e)
 	sh.mu.Unlock()
+	if dropped != "" || s.SessionID != "" {
+		t.idMu.Lock()
+		if dropped != "" {
+			delete(t.byID, dropped)
+		}
+		if s.SessionID != "" {
+			t.byID[s.SessionID] = s.IMSI
+		}
+		t.idMu.Unlock()
+	}
 	if last != "" && t.onLastEnd != nil {
 		t.onLastEnd(last)
 	}
@@ -328,6 +350,7 @@ func (t *Table) Remove(s Session) bool {
 	last := sh.unlink(found) == nil
 	t.count.Add(-1)
 	sh.mu.Unlock()
+	t.dropIDs(found.s.SessionID)
 	if last && t.onLastEnd != nil {
 		t.onLastEnd(s.IMSI)
 	}
@@ -367,6 +390,9 @@ func (t *Table) End(ctx context.Context, imsi string) []EndResult {
 	if len(out) == 0 {
 		return nil
 	}
+	for i := range out {
+		t.dropIDs(out[i].Session.SessionID)
+	}
 	slices.SortStableFunc(out, func(a, b EndResult) int { return b.Session.Started.Compare(a.Session.Started) })
 	var wg sync.WaitGroup
 	for i := range out {
@@ -395,14 +421,19 @@ func (t *Table) Expire(now time.Time) int {
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
+		var ids []string
 		for len(sh.order) > 0 && sh.order[0].expires <= limit {
 			e := sh.order[0]
 			if sh.unlink(e) == nil {
 				lasts = append(lasts, e.s.IMSI)
 			}
+			if e.s.SessionID != "" {
+				ids = append(ids, e.s.SessionID)
+			}
 			n++
 		}
 		sh.mu.Unlock()
+		t.dropIDs(ids...)
 	}
 	t.count.Add(-int64(n))
 	if t.onLastEnd != nil {
@@ -411,6 +442,43 @@ func (t *Table) Expire(now time.Time) int {
 		}
 	}
 	return n
+}
+
+// dropIDs forgets the Session-Ids of sessions that left the table.
+func (t *Table) dropIDs(ids ...string) {
+	t.idMu.Lock()
+	for _, id := range ids {
+		if id != "" {
+			delete(t.byID, id)
+		}
+	}
+	t.idMu.Unlock()
+}
+
+// FindSession returns the session whose Diameter Session-Id is id.
+func (t *Table) FindSession(id string) (Session, bool) {
+	if id == "" {
+		return Session{}, false
+	}
+	t.idMu.Lock()
+	imsi, ok := t.byID[id]
+	t.idMu.Unlock()
+	if !ok {
+		return Session{}, false
+	}
+	sh := t.shard(imsi)
+	sh.mu.Lock()
+	for e := sh.byIMSI[imsi]; e != nil; e = e.next {
+		if e.s.SessionID == id {
+			s := e.s
+			sh.mu.Unlock()
+			return s, true
+		}
+	}
+	sh.mu.Unlock()
+	// Stale: the session left between an Add and its index entry.
+	t.dropIDs(id)
+	return Session{}, false
 }
 
 // Run calls Expire every interval (0 or less: a minute) until ctx ends.

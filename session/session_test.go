@@ -646,3 +646,44 @@ func BenchmarkTable_Add(b *testing.B) {
 		}
 	})
 }
+
+// A Diameter session is found by its Session-Id while it is in the table,
+// and not after it left it, however it left.
+func TestFindSession(t *testing.T) {
+	tb := NewTable(Config{MaxPerIMSI: 2})
+	add := func(imsi, sid string) {
+		tb.Add(Session{IMSI: imsi, FrontEnd: "diameter", Client: "twag.test", SessionID: sid, Started: time.Now()})
+	}
+	add("001010000000001", "twag.test;1;1")
+	if s, ok := tb.FindSession("twag.test;1;1"); !ok || s.IMSI != "001010000000001" {
+		t.Fatalf("FindSession: %v %v", s, ok)
+	}
+	// Evicted: the IMSI holds at most 2.
+	add("001010000000001", "twag.test;1;2")
+	add("001010000000001", "twag.test;1;3")
+	if _, ok := tb.FindSession("twag.test;1;1"); ok {
+		t.Error("found a session evicted for room")
+	}
+	// Removed, ended.
+	s, _ := tb.FindSession("twag.test;1;2")
+	tb.Remove(s)
+	if _, ok := tb.FindSession("twag.test;1;2"); ok {
+		t.Error("found a removed session")
+	}
+	tb.End(context.Background(), "001010000000001")
+	if _, ok := tb.FindSession("twag.test;1;3"); ok {
+		t.Error("found an ended session")
+	}
+	// Expired.
+	tb.Add(Session{IMSI: "001010000000002", FrontEnd: "diameter", SessionID: "twag.test;2;1", Started: time.Now(), Expires: time.Now().Add(time.Second)})
+	tb.Expire(time.Now().Add(time.Minute))
+	if _, ok := tb.FindSession("twag.test;2;1"); ok {
+		t.Error("found an expired session")
+	}
+	tb.idMu.Lock()
+	n := len(tb.byID)
+	tb.idMu.Unlock()
+	if n != 0 {
+		t.Errorf("%d Session-Ids indexed for an empty table", n)
+	}
+}

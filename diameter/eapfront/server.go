@@ -1,6 +1,7 @@
 package eapfront
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -63,18 +64,21 @@ type Profiles interface {
 
 // Config configures the front end.
 type Config struct {
-	// Sessions records the sessions that succeed; nil: none recorded.
+	// Sessions records the sessions that succeed, and is where STR, AAR
+	// and ASR find them by Session-Id; nil: a table of the front end's
+	// own.
 	Sessions *session.Table
 	// Profiles, when set, adds the subscriber's APNs to the DEA.
 	Profiles Profiles
 	// ConversationTimeout is how long a Session-Id keeps its EAP
 	// conversation between two DERs (eap.conversation_timeout).
 	ConversationTimeout time.Duration
-	// SessionLifetime is how long a session that succeeded stays known
-	// (for STR, ASR and AAR) and is sent as Session-Timeout.
+	// SessionLifetime is how long a session that succeeded stays in the
+	// session table (for STR, ASR and AAR) and is sent as Session-Timeout.
 	SessionLifetime time.Duration
-	// MaxSessions bounds the Session-Ids kept: conversations and live
-	// sessions together. Past it a new one is refused (3004).
+	// MaxSessions bounds the Session-Ids whose EAP conversation is in
+	// progress. Past it a new one is refused (3004). Sessions that
+	// succeeded are the session table's, under its own bounds.
 	MaxSessions int
 	// DuplicateTTL is how long an answer is kept for a retransmission of
 	// its request (same Origin-Host and End-to-End-Id); DuplicateMax
@@ -104,6 +108,9 @@ func (c *Config) setDefaults() {
 	if c.DuplicateMax <= 0 {
 		c.DuplicateMax = 65536
 	}
+	if c.Sessions == nil {
+		c.Sessions = session.NewTable(session.Config{})
+	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 5 * time.Second
 	}
@@ -127,17 +134,14 @@ type Server struct {
 	sessions map[string]*entry // by Session-Id
 	dups     map[dupKey]*dup
 	dupOrder []dupKey // in insertion order, for expiry and the bound
+	dupHead  int      // dupOrder[:dupHead] are gone
 
 	Stats Stats
 }
 
-// entry is what a Session-Id holds: its EAP conversation while it runs,
-// the session once it succeeded.
+// entry is the EAP conversation of a Session-Id while it runs.
 type entry struct {
 	state   eap.ConversationID
-	hasConv bool
-	live    *session.Session
-	app     uint32
 	expires time.Time
 }
 
@@ -146,9 +150,10 @@ type dupKey struct {
 	e2e    uint32
 }
 
-// dup is an answer kept for retransmissions; nil answer: in progress.
+// dup is an answer kept for retransmissions, serialized (a few hundred
+// octets, where the decoded message is many objects); nil: in progress.
 type dup struct {
-	answer  *diam.Message
+	answer  []byte
 	expires time.Time
 }
 
@@ -214,60 +219,68 @@ func (s *Server) deduplicated(req *diam.Message, handle func() *diam.Message) *d
 	s.mu.Lock()
 	s.expireDupsLocked(now)
 	if d := s.dups[k]; d != nil {
+		kept := d.answer
 		s.mu.Unlock()
-		if d.answer == nil {
+		if kept == nil {
 			s.Stats.DuplicatesInProgress.Add(1)
 			return nil
 		}
-		s.Stats.Duplicates.Add(1)
-		return replayed(d.answer, req)
+		if ans := s.replayed(kept, req); ans != nil {
+			s.Stats.Duplicates.Add(1)
+			return ans
+		}
+		return nil
 	}
-	tracked := len(s.dups) < s.cfg.DuplicateMax
-	if tracked {
-		s.dups[k] = &dup{expires: now.Add(s.cfg.DuplicateTTL)}
-		s.dupOrder = append(s.dupOrder, k)
-	}
+	s.dups[k] = &dup{expires: now.Add(s.cfg.DuplicateTTL)}
+	s.dupOrder = append(s.dupOrder, k)
 	s.mu.Unlock()
 	ans := handle()
-	if tracked {
-		s.mu.Lock()
-		if d := s.dups[k]; d != nil {
-			if ans == nil {
-				delete(s.dups, k) // no answer: a retransmission is decided again
-			} else {
-				d.answer = ans
-			}
-		}
-		s.mu.Unlock()
+	var b []byte
+	if ans != nil {
+		b, _ = ans.Serialize()
 	}
+	s.mu.Lock()
+	if d := s.dups[k]; d != nil {
+		if b == nil {
+			delete(s.dups, k) // no answer: a retransmission is decided again
+		} else {
+			d.answer = b
+		}
+	}
+	s.mu.Unlock()
 	return ans
 }
 
-// replayed is a copy of a kept answer for the retransmission req: its
-// header carries req's hop-by-hop id (a relay's may differ), the kept
-// answer is untouched.
-func replayed(m, req *diam.Message) *diam.Message {
-	cp := *m
-	h := *m.Header
-	h.HopByHopID, h.EndToEndID = req.Header.HopByHopID, req.Header.EndToEndID
-	cp.Header = &h
-	return &cp
+// replayed decodes a kept answer for the retransmission req, with req's
+// hop-by-hop id (a relay's may differ from the first copy's).
+func (s *Server) replayed(b []byte, req *diam.Message) *diam.Message {
+	m, err := diam.ReadMessage(bytes.NewReader(b), req.Dictionary())
+	if err != nil {
+		return nil
+	}
+	m.Header.HopByHopID, m.Header.EndToEndID = req.Header.HopByHopID, req.Header.EndToEndID
+	return m
 }
 
+// expireDupsLocked drops the kept answers past their time, and the oldest
+// beyond DuplicateMax-1, to make room for one more: from the front of
+// dupOrder, which is compacted only once half of it is gone, so that each
+// request costs a constant amount.
 func (s *Server) expireDupsLocked(now time.Time) {
-	i := 0
-	for ; i < len(s.dupOrder); i++ {
-		k := s.dupOrder[i]
+	for s.dupHead < len(s.dupOrder) {
+		k := s.dupOrder[s.dupHead]
 		d := s.dups[k]
-		if d != nil && now.Before(d.expires) && len(s.dupOrder)-i <= s.cfg.DuplicateMax {
+		if d != nil && now.Before(d.expires) && len(s.dupOrder)-s.dupHead < s.cfg.DuplicateMax {
 			break
 		}
-		if d != nil && (d.answer != nil || !now.Before(d.expires)) {
-			delete(s.dups, k)
-		}
+		delete(s.dups, k)
+		s.dupOrder[s.dupHead] = dupKey{}
+		s.dupHead++
 	}
-	if i > 0 {
-		s.dupOrder = append(s.dupOrder[:0], s.dupOrder[i:]...)
+	if s.dupHead > len(s.dupOrder)/2 {
+		n := copy(s.dupOrder, s.dupOrder[s.dupHead:])
+		s.dupOrder = s.dupOrder[:n]
+		s.dupHead = 0
 	}
 }
 
@@ -293,7 +306,7 @@ func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message 
 		e = nil
 	}
 	var state []byte
-	if e != nil && e.hasConv {
+	if e != nil {
 		state = e.state[:]
 	}
 	if e == nil && len(s.sessions) >= s.cfg.MaxSessions {
@@ -320,8 +333,7 @@ func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message 
 	switch res.Outcome {
 	case eap.OutcomeContinue:
 		s.mu.Lock()
-		s.sessions[d.sessionID] = &entry{state: res.Conversation, hasConv: true, app: d.app,
-			expires: now.Add(s.cfg.ConversationTimeout)}
+		s.sessions[d.sessionID] = &entry{state: res.Conversation, expires: now.Add(s.cfg.ConversationTimeout)}
 		s.mu.Unlock()
 		s.Stats.DEAContinue.Add(1)
 		a := s.dea(req, &d, ResultMultiRoundAuth, res.Packet)
@@ -435,17 +447,14 @@ func (s *Server) succeed(req *diam.Message, d *der, res *eap.Result, now time.Ti
 			}
 		}
 	}
-	live := session.Session{
-		IMSI: res.IMSI, FrontEnd: FrontEnd, Client: d.origin, Realm: d.realm,
-		UserName: d.userName, SessionID: d.sessionID,
-		Started: now, Expires: now.Add(s.cfg.SessionLifetime),
-	}
 	s.mu.Lock()
-	s.sessions[d.sessionID] = &entry{live: &live, app: d.app, expires: live.Expires}
+	delete(s.sessions, d.sessionID) // the conversation is over
 	s.mu.Unlock()
-	if s.cfg.Sessions != nil {
-		s.cfg.Sessions.Add(live)
-	}
+	s.cfg.Sessions.Add(session.Session{
+		IMSI: res.IMSI, FrontEnd: FrontEnd, Client: d.origin, Realm: d.realm,
+		UserName: d.userName, SessionID: d.sessionID, Application: d.app,
+		Started: now, Expires: now.Add(s.cfg.SessionLifetime),
+	})
 	return a
 }
 
@@ -468,14 +477,14 @@ func (s *Server) serveSTR(req *diam.Message) *diam.Message {
 	s.Stats.STR.Add(1)
 	sid := str(req, avp.SessionID, 0)
 	s.mu.Lock()
-	e := s.sessions[sid]
+	_, inProgress := s.sessions[sid]
 	delete(s.sessions, sid)
 	s.mu.Unlock()
-	if e == nil {
+	live, ok := s.cfg.Sessions.FindSession(sid)
+	if ok && live.FrontEnd == FrontEnd {
+		s.cfg.Sessions.Remove(live)
+	} else if !inProgress {
 		return s.t.Answer(req, resultUnknownSessionID)
-	}
-	if e.live != nil && s.cfg.Sessions != nil {
-		s.cfg.Sessions.Remove(*e.live)
 	}
 	return s.t.Answer(req, resultSuccess)
 }
@@ -486,15 +495,8 @@ func (s *Server) serveAAR(req *diam.Message) *diam.Message {
 	s.Stats.AAR.Add(1)
 	sid := str(req, avp.SessionID, 0)
 	now := s.cfg.Now()
-	s.mu.Lock()
-	e := s.sessions[sid]
-	var live session.Session
-	ok := e != nil && e.live != nil && now.Before(e.expires)
-	if ok {
-		live = *e.live
-	}
-	s.mu.Unlock()
-	if !ok {
+	live, ok := s.cfg.Sessions.FindSession(sid)
+	if !ok || live.FrontEnd != FrontEnd || !now.Before(live.Expires) {
 		return s.t.Answer(req, resultUnknownSessionID)
 	}
 	apn := str(req, AVPServiceSelection, 0)
@@ -519,13 +521,10 @@ func (s *Server) Terminate(ctx context.Context, sess session.Session) (bool, err
 	if sess.SessionID == "" || sess.Client == "" {
 		return false, errors.New("eapfront: the session has no Session-Id or gateway")
 	}
-	s.mu.Lock()
-	app := uint32(AppSTa)
-	if e := s.sessions[sess.SessionID]; e != nil {
-		app = e.app
-		delete(s.sessions, sess.SessionID)
+	app := sess.Application
+	if app == 0 {
+		app = AppSTa
 	}
-	s.mu.Unlock()
 	req := s.t.NewRequestInSession(CmdAbortSession, app, sess.SessionID, sess.Realm, sess.Client)
 	req.NewAVP(avp.AuthApplicationID, avp.Mbit, 0, datatype.Unsigned32(app))
 	if sess.UserName != "" {
