@@ -116,7 +116,8 @@ func TestDiameterEAPThroughFreeDiameter(t *testing.T) {
 
 	port := freeTCPPort(t)
 	capt := capture.Start(t, port)
-	aaa := startWith(t, eapNodeConfig(t, dir, port, "hss: {backend: local, subscribers: "+yamlString(hssCSV)+"}", ""), diameterEAPReadyMsg)
+	admin := "admin: {listen: " + yamlString("unix:"+filepath.Join(dir, "admin.sock")) + "}\n"
+	aaa := startWith(t, eapNodeConfig(t, dir, port, "hss: {backend: local, subscribers: "+yamlString(hssCSV)+"}", admin), diameterEAPReadyMsg)
 	relay := relayFor(t, aaa, port)
 
 	for _, method := range []string{"aka-prime", "aka"} {
@@ -144,7 +145,7 @@ func TestDiameterEAPThroughFreeDiameter(t *testing.T) {
 			t.Fatalf("%d ok, failures %v; want DIAMETER_AUTHENTICATION_REJECTED", r.OK, r.Failures)
 		}
 	})
-	t.Run("retransmitted DER", func(t *testing.T) {
+	t.Run("retransmitted DER, then ASR on command", func(t *testing.T) {
 		gw := startGateway(t, relay.Addr, "relay.test")
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		defer cancel()
@@ -165,6 +166,22 @@ func TestDiameterEAPThroughFreeDiameter(t *testing.T) {
 		p1, p2 := payload(a1), payload(a2)
 		if len(p1) == 0 || !bytes.Equal(p1, p2) || result(a1) != 1001 || result(a2) != 1001 {
 			t.Fatalf("DEAs differ: %d %x / %d %x", result(a1), p1, result(a2), p2)
+		}
+
+		// On command: aaactl deregister on the AAA node ends the
+		// subscriber's sessions with ASRs to the gateway (through the
+		// relay), in their own Session-Ids.
+		out, err := exec.Command(aaactlPath, "--config", aaa.CfgPath, "deregister", subs[0].IMSI).CombinedOutput()
+		if err != nil || !strings.Contains(out2s(out), "sessions ended") {
+			t.Fatalf("aaactl deregister: %v: %s", err, out)
+		}
+		select {
+		case asr := <-gw.asr:
+			if a, err := asr.FindAVP(avp.SessionID, 0); err != nil || !strings.HasPrefix(string(a.Data.(datatype.UTF8String)), "twag.test;") {
+				t.Errorf("ASR outside the gateway's sessions")
+			}
+		case <-time.After(checkTimeout):
+			t.Fatal("no ASR reached the gateway")
 		}
 	})
 
@@ -310,3 +327,5 @@ func TestDiameterEAPASRAfterDeregister(t *testing.T) {
 		return false
 	})
 }
+
+func out2s(b []byte) string { return string(b) }

@@ -98,13 +98,9 @@ const (
 )
 
 // adminCommands is what the app gives the admin endpoint's commands.
-// Only a node that serves SWx (the built-in HSS) has commands today.
-func (a *app) adminCommands() adminCommands {
-	if a.swxServer == nil {
-		return nil // a nil interface: the endpoint answers 503
-	}
-	return swxCommands{a: a}
-}
+// Every node has them: deregister on an HSS node is an RTR, on an AAA node
+// the end of the subscriber's sessions.
+func (a *app) adminCommands() adminCommands { return swxCommands{a: a} }
 
 // startAdmin publishes the counters and serves the admin endpoint on
 // admin.listen, with cmds behind its commands (nil: none served). Its

@@ -221,13 +221,26 @@ func (a *app) deregisterOnLastEnd(imsi string) {
 
 const maxDeregistrations = 256
 
-// swxCommands are the admin commands of a node that serves SWx.
+// swxCommands are the admin commands: on an HSS node, deregister sends the
+// RTR; on an AAA node it ends the subscriber's sessions itself.
 type swxCommands struct{ a *app }
 
 func (c swxCommands) Deregister(ctx context.Context, imsi string) (DeregisterResult, error) {
 	s := c.a.swxServer
 	if s == nil {
-		return DeregisterResult{}, errNotSupported
+		// An AAA node: the subscriber's sessions end here, at their
+		// access points and gateways (Disconnect-Request, ASR), and
+		// with SWx the HSS is told (SAR USER_DEREGISTRATION, when the
+		// last one leaves the table).
+		results := c.a.sessions.End(ctx, imsi)
+		if len(results) == 0 {
+			return DeregisterResult{}, errNotRegistered
+		}
+		for _, r := range results {
+			c.a.log.Info("session ended", zap.Stringer("session", r.Session), zap.Bool("acked", r.Acked),
+				zap.NamedError("reason", r.Err))
+		}
+		return DeregisterResult{Sessions: len(results)}, nil
 	}
 	r, err := s.Deregister(ctx, imsi)
 	switch {
