@@ -120,6 +120,9 @@ type PeerConfig struct {
 	// Address is host:port to connect to.
 	Address string     `yaml:"address"`
 	TLS     *TLSConfig `yaml:"tls"`
+	// Apps are the applications served to this peer, advertised in the
+	// CER; empty: all the node's. Set by the program, not the file.
+	Apps []App `yaml:"-"`
 }
 
 // Validate checks p; key names it in messages.
@@ -151,6 +154,12 @@ type ListenConfig struct {
 	// addresses) connections are taken from; any other is closed unread.
 	Sources []string   `yaml:"sources"`
 	TLS     *TLSConfig `yaml:"tls"`
+	// Apps are the applications served on this listener, advertised in
+	// its CEAs: a request of another gets DIAMETER_APPLICATION_UNSUPPORTED
+	// even if the node serves it elsewhere (an HSS's SWx is not for the
+	// gateways of its Diameter EAP listener). Empty: all the node's. Set
+	// by the program, not the file.
+	Apps []App `yaml:"-"`
 }
 
 // Validate checks l; key names it in messages.

@@ -29,6 +29,9 @@ type Conn struct {
 	realm string
 	apps  []uint32 // the applications it advertised
 	relay bool
+	// served are the applications served on this connection (its
+	// listener's or its peer's configuration).
+	served []App
 
 	wmu     sync.Mutex
 	bw      *bufio.Writer
@@ -82,6 +85,16 @@ func (c *Conn) supports(app uint32) bool {
 // healthy: open, and heard from within a watchdog interval.
 func (c *Conn) healthy() bool {
 	return !c.isClosed() && time.Duration(time.Now().UnixNano()-c.lastRecv.Load()) < c.node.cfg.Watchdog
+}
+
+// serves reports whether app is served on this connection.
+func (c *Conn) serves(app uint32) bool {
+	for _, a := range c.served {
+		if a.ID == app {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Conn) isClosed() bool {
@@ -294,9 +307,12 @@ func (c *Conn) request(f []byte, h *header) bool {
 		}
 	}
 	hd := n.handlers[h.app]
+	if h.app != 0 && !c.serves(h.app) {
+		hd = nil // served by this node, but not on this connection
+	}
 	_, err := n.dict.FindCommand(h.app, h.cmd)
 	switch {
-	case err != nil || (hd == nil && (h.app == 0 || n.serves(h.app))):
+	case err != nil || (hd == nil && (h.app == 0 || c.serves(h.app))):
 		// A command no dictionary here knows (go-diameter would drop
 		// the connection), or one of ours nobody handles.
 		n.Stats.UnknownCommand.Add(1)

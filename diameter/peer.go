@@ -122,6 +122,7 @@ func (n *Node) dial(p PeerConfig, tc *tls.Config) (*Conn, error) {
 		nc = tlsConn
 	}
 	c := newConn(n, nc, bufio.NewReaderSize(nc, 16<<10))
+	c.served = n.appsOr(p.Apps)
 	opened := false
 	defer func() {
 		if !opened {
@@ -129,7 +130,7 @@ func (n *Node) dial(p PeerConfig, tc *tls.Config) (*Conn, error) {
 		}
 	}()
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
-	cer := n.capabilities(diam.NewMessage(CmdCapabilitiesExchange, flagRequest, 0, c.hbh.Add(1), n.e2e.Add(1), n.dict), nc)
+	cer := n.capabilities(diam.NewMessage(CmdCapabilitiesExchange, flagRequest, 0, c.hbh.Add(1), n.e2e.Add(1), n.dict), nc, c.served)
 	if err := c.writeMsg(cer); err != nil {
 		nc.Close()
 		return nil, err
@@ -170,7 +171,7 @@ func (n *Node) dial(p PeerConfig, tc *tls.Config) (*Conn, error) {
 
 // capabilities fills a CER or CEA with this node's identity and
 // applications, only those it serves (a relay routes by them).
-func (n *Node) capabilities(m *diam.Message, nc net.Conn) *diam.Message {
+func (n *Node) capabilities(m *diam.Message, nc net.Conn, apps []App) *diam.Message {
 	m.NewAVP(avpOriginHost, avpFlagM, 0, datatype.DiameterIdentity(n.cfg.OriginHost))
 	m.NewAVP(avpOriginRealm, avpFlagM, 0, datatype.DiameterIdentity(n.cfg.OriginRealm))
 	ip := net.IPv4(127, 0, 0, 1)
@@ -182,13 +183,13 @@ func (n *Node) capabilities(m *diam.Message, nc net.Conn) *diam.Message {
 	m.NewAVP(avpProductName, 0, 0, datatype.UTF8String(productName))
 	m.NewAVP(avpOriginStateID, avpFlagM, 0, datatype.Unsigned32(n.stateID))
 	var vendors []uint32
-	for _, a := range n.apps {
+	for _, a := range apps {
 		if a.Vendor != 0 && !slices.Contains(vendors, a.Vendor) {
 			vendors = append(vendors, a.Vendor)
 			m.NewAVP(avpSupportedVendorID, avpFlagM, 0, datatype.Unsigned32(a.Vendor))
 		}
 	}
-	for _, a := range n.apps {
+	for _, a := range apps {
 		if a.Vendor == 0 {
 			m.NewAVP(avpAuthApplicationID, avpFlagM, 0, datatype.Unsigned32(a.ID))
 			continue
@@ -230,7 +231,7 @@ func peerApps(m *diam.Message) (apps []uint32, relay bool) {
 }
 
 func (n *Node) common(c *Conn) bool {
-	for _, a := range n.apps {
+	for _, a := range c.served {
 		if c.supports(a.ID) {
 			return true
 		}
@@ -272,12 +273,12 @@ func (n *Node) Listen(l ListenConfig) (net.Addr, error) {
 		sources = append(sources, p)
 	}
 	n.wg.Add(1)
-	go n.accept(ln, allowed, sources, tc)
+	go n.accept(ln, allowed, n.appsOr(l.Apps), sources, tc)
 	n.log.Info("diameter listening", zap.String("addr", ln.Addr().String()), zap.Strings("peers", allowed))
 	return ln.Addr(), nil
 }
 
-func (n *Node) accept(ln net.Listener, allowed []string, sources []netip.Prefix, tc *tls.Config) {
+func (n *Node) accept(ln net.Listener, allowed []string, apps []App, sources []netip.Prefix, tc *tls.Config) {
 	defer n.wg.Done()
 	slots := make(chan struct{}, maxHandshakes)
 	var perIPMu sync.Mutex
@@ -330,7 +331,7 @@ func (n *Node) accept(ln net.Listener, allowed []string, sources []netip.Prefix,
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			c, err := n.handshake(nc, allowed, tc)
+			c, err := n.handshake(nc, allowed, apps, tc)
 			perIPMu.Lock()
 			if perIP[ip]--; perIP[ip] == 0 {
 				delete(perIP, ip)
@@ -361,7 +362,7 @@ func remoteIP(nc net.Conn) netip.Addr {
 }
 
 // handshake reads a CER and answers it.
-func (n *Node) handshake(nc net.Conn, allowed []string, tc *tls.Config) (*Conn, error) {
+func (n *Node) handshake(nc net.Conn, allowed []string, apps []App, tc *tls.Config) (*Conn, error) {
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	if tc != nil {
 		tlsConn := tls.Server(nc, tc)
@@ -374,6 +375,7 @@ func (n *Node) handshake(nc net.Conn, allowed []string, tc *tls.Config) (*Conn, 
 		nc = tlsConn
 	}
 	c := newConn(n, nc, bufio.NewReaderSize(nc, 16<<10))
+	c.served = apps
 	opened := false
 	defer func() {
 		if !opened {
@@ -400,7 +402,7 @@ func (n *Node) handshake(nc net.Conn, allowed []string, tc *tls.Config) (*Conn, 
 		m := diam.NewMessage(CmdCapabilitiesExchange, flags, 0, h.hopByHop, h.endToEnd, n.dict)
 		m.Header.HopByHopID, m.Header.EndToEndID = h.hopByHop, h.endToEnd
 		m.NewAVP(avpResultCode, avpFlagM, 0, datatype.Unsigned32(code))
-		return c.writeMsg(n.capabilities(m, nc))
+		return c.writeMsg(n.capabilities(m, nc, c.served))
 	}
 	if !slices.Contains(allowed, host) {
 		n.Stats.RefusedPeers.Add(1)
@@ -441,6 +443,14 @@ func (n *Node) handshake(nc net.Conn, allowed []string, tc *tls.Config) (*Conn, 
 	nc.SetDeadline(time.Time{})
 	opened = true
 	return c, nil
+}
+
+// appsOr returns apps, or the node's when it is empty.
+func (n *Node) appsOr(apps []App) []App {
+	if len(apps) == 0 {
+		return n.apps
+	}
+	return slices.Clone(apps)
 }
 
 // parsePrefix reads a CIDR prefix or a single address.

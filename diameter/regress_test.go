@@ -194,3 +194,48 @@ func TestSources(t *testing.T) {
 		t.Fatal("a connection from outside sources was served")
 	}
 }
+
+// A listener serves only its applications: a peer of one listener cannot
+// reach the handlers of an application the node serves on another (a
+// gateway must not reach the HSS's SWx), and its CEA names only them.
+func TestListenerApplications(t *testing.T) {
+	const otherApp = 16777250 // STa
+	n, err := NewNode(testConfig("hss.test"), []App{{ID: testApp, Vendor: testVendor}, {ID: otherApp, Vendor: testVendor}}, dict.Default, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close(context.Background()) })
+	e := &echo{n: n}
+	n.Handle(testApp, e)
+	n.Handle(otherApp, e)
+	addr, err := n.Listen(ListenConfig{Listen: "127.0.0.1:0", Peers: []string{"twag.test"}, Apps: []App{{ID: otherApp, Vendor: testVendor}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	p := &rawPeer{t: t, nc: nc, br: bufio.NewReader(nc)}
+	cer := diam.NewRequest(CmdCapabilitiesExchange, 0, dict.Default)
+	cer.NewAVP(avpOriginHost, avpFlagM, 0, datatype.DiameterIdentity("twag.test"))
+	cer.NewAVP(avpOriginRealm, avpFlagM, 0, datatype.DiameterIdentity("test"))
+	cer.NewAVP(avpAuthApplicationID, avpFlagM, 0, datatype.Unsigned32(RelayApp))
+	p.send(cer)
+	cea := p.read()
+	if apps, _ := peerApps(cea); len(apps) != 1 || apps[0] != otherApp {
+		t.Fatalf("CEA advertises %v, want only the listener's %d", apps, otherApp)
+	}
+	req := diam.NewMessage(testCmd, flagRequest|flagProxiable, testApp, 5, 5, dict.Default)
+	req.NewAVP(avpSessionID, avpFlagM, 0, datatype.UTF8String("twag.test;1;1"))
+	req.NewAVP(avpOriginHost, avpFlagM, 0, datatype.DiameterIdentity("twag.test"))
+	req.NewAVP(avpOriginRealm, avpFlagM, 0, datatype.DiameterIdentity("test"))
+	p.send(req)
+	if rc, _ := ResultCode(p.read()); rc != ResultApplicationUnsupported {
+		t.Fatalf("a SWx request on the STa listener: Result-Code %d, want %d", rc, ResultApplicationUnsupported)
+	}
+	if e.calls.Load() != 0 {
+		t.Fatal("the SWx handler ran for a peer of another listener")
+	}
+}

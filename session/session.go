@@ -172,11 +172,14 @@ type Table struct {
 	termMu      sync.RWMutex
 	terminators map[string]Terminator
 
-	// byID finds a Diameter session's IMSI by its Session-Id (FindSession);
-	// an entry whose session left the table is dropped when found stale.
+	// byID finds a Diameter session's IMSI by its gateway and Session-Id
+	// (FindSession): a Session-Id is the gateway's to choose, so another
+	// gateway's of the same value is another session.
 	idMu sync.Mutex
-	byID map[string]string
+	byID map[sessionKey]string
 }
+
+type sessionKey struct{ client, id string }
 
 type shard struct {
 	mu sync.Mutex
@@ -222,7 +225,7 @@ func NewTable(cfg Config) *Table {
 		seed:        maphash.MakeSeed(),
 		shards:      make([]shard, n),
 		terminators: map[string]Terminator{},
-		byID:        map[string]string{},
+		byID:        map[sessionKey]string{},
 	}
 	for i := range t.shards {
 		t.shards[i].byIMSI = map[string]*entry{}
@@ -280,14 +283,17 @@ func (t *Table) Add(s Session) {
 			oldest = e
 		}
 	}
-	var dropped string // the Session-Id of a session evicted for room
+	var (
+		dropped     sessionKey // the Session-Id of a session evicted for room
+		droppedIMSI string
+	)
 	if n >= t.maxPerIMSI {
 		head = sh.unlink(oldest)
-		dropped = oldest.s.SessionID
+		dropped, droppedIMSI = sessionKey{oldest.s.Client, oldest.s.SessionID}, oldest.s.IMSI
 		t.evicted.Add(1)
 	} else if len(sh.order) >= t.shardMax {
 		victim := sh.order[0]
-		dropped = victim.s.SessionID
+		dropped, droppedIMSI = sessionKey{victim.s.Client, victim.s.SessionID}, victim.s.IMSI
 		if victim.s.IMSI == s.IMSI {
 			head = sh.unlink(victim)
 		} else if sh.unlink(victim) == nil {
@@ -301,13 +307,13 @@ func (t *Table) Add(s Session) {
 	sh.byIMSI[s.IMSI] = e
 	sh.push(e)
 	sh.mu.Unlock()
-	if dropped != "" || s.SessionID != "" {
+	if dropped.id != "" || s.SessionID != "" {
 		t.idMu.Lock()
-		if dropped != "" {
+		if dropped.id != "" && t.byID[dropped] == droppedIMSI {
 			delete(t.byID, dropped)
 		}
 		if s.SessionID != "" {
-			t.byID[s.SessionID] = s.IMSI
+			t.byID[sessionKey{s.Client, s.SessionID}] = s.IMSI
 		}
 		t.idMu.Unlock()
 	}
@@ -350,7 +356,7 @@ func (t *Table) Remove(s Session) bool {
 	last := sh.unlink(found) == nil
 	t.count.Add(-1)
 	sh.mu.Unlock()
-	t.dropIDs(found.s.SessionID)
+	t.dropIDs(&found.s)
 	if last && t.onLastEnd != nil {
 		t.onLastEnd(s.IMSI)
 	}
@@ -391,7 +397,7 @@ func (t *Table) End(ctx context.Context, imsi string) []EndResult {
 		return nil
 	}
 	for i := range out {
-		t.dropIDs(out[i].Session.SessionID)
+		t.dropIDs(&out[i].Session)
 	}
 	slices.SortStableFunc(out, func(a, b EndResult) int { return b.Session.Started.Compare(a.Session.Started) })
 	var wg sync.WaitGroup
@@ -421,19 +427,19 @@ func (t *Table) Expire(now time.Time) int {
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
-		var ids []string
+		var gone []*Session
 		for len(sh.order) > 0 && sh.order[0].expires <= limit {
 			e := sh.order[0]
 			if sh.unlink(e) == nil {
 				lasts = append(lasts, e.s.IMSI)
 			}
 			if e.s.SessionID != "" {
-				ids = append(ids, e.s.SessionID)
+				gone = append(gone, &e.s)
 			}
 			n++
 		}
 		sh.mu.Unlock()
-		t.dropIDs(ids...)
+		t.dropIDs(gone...)
 	}
 	t.count.Add(-int64(n))
 	if t.onLastEnd != nil {
@@ -444,24 +450,28 @@ func (t *Table) Expire(now time.Time) int {
 	return n
 }
 
-// dropIDs forgets the Session-Ids of sessions that left the table.
-func (t *Table) dropIDs(ids ...string) {
+// dropIDs forgets the Session-Ids of sessions that left the table, unless
+// a newer session of another IMSI took the same key since.
+func (t *Table) dropIDs(gone ...*Session) {
 	t.idMu.Lock()
-	for _, id := range ids {
-		if id != "" {
-			delete(t.byID, id)
+	for _, s := range gone {
+		k := sessionKey{s.Client, s.SessionID}
+		if s.SessionID != "" && t.byID[k] == s.IMSI {
+			delete(t.byID, k)
 		}
 	}
 	t.idMu.Unlock()
 }
 
-// FindSession returns the session whose Diameter Session-Id is id.
-func (t *Table) FindSession(id string) (Session, bool) {
+// FindSession returns the session the gateway client opened with
+// Session-Id id.
+func (t *Table) FindSession(client, id string) (Session, bool) {
 	if id == "" {
 		return Session{}, false
 	}
+	k := sessionKey{client, id}
 	t.idMu.Lock()
-	imsi, ok := t.byID[id]
+	imsi, ok := t.byID[k]
 	t.idMu.Unlock()
 	if !ok {
 		return Session{}, false
@@ -469,7 +479,7 @@ func (t *Table) FindSession(id string) (Session, bool) {
 	sh := t.shard(imsi)
 	sh.mu.Lock()
 	for e := sh.byIMSI[imsi]; e != nil; e = e.next {
-		if e.s.SessionID == id {
+		if e.s.SessionID == id && e.s.Client == client {
 			s := e.s
 			sh.mu.Unlock()
 			return s, true
@@ -477,7 +487,7 @@ func (t *Table) FindSession(id string) (Session, bool) {
 	}
 	sh.mu.Unlock()
 	// Stale: the session left between an Add and its index entry.
-	t.dropIDs(id)
+	t.dropIDs(&Session{IMSI: imsi, Client: client, SessionID: id})
 	return Session{}, false
 }
 

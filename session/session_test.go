@@ -655,31 +655,42 @@ func TestFindSession(t *testing.T) {
 		tb.Add(Session{IMSI: imsi, FrontEnd: "diameter", Client: "twag.test", SessionID: sid, Started: time.Now()})
 	}
 	add("001010000000001", "twag.test;1;1")
-	if s, ok := tb.FindSession("twag.test;1;1"); !ok || s.IMSI != "001010000000001" {
+	if s, ok := tb.FindSession("twag.test", "twag.test;1;1"); !ok || s.IMSI != "001010000000001" {
 		t.Fatalf("FindSession: %v %v", s, ok)
 	}
 	// Evicted: the IMSI holds at most 2.
 	add("001010000000001", "twag.test;1;2")
 	add("001010000000001", "twag.test;1;3")
-	if _, ok := tb.FindSession("twag.test;1;1"); ok {
+	if _, ok := tb.FindSession("twag.test", "twag.test;1;1"); ok {
 		t.Error("found a session evicted for room")
 	}
 	// Removed, ended.
-	s, _ := tb.FindSession("twag.test;1;2")
+	s, _ := tb.FindSession("twag.test", "twag.test;1;2")
 	tb.Remove(s)
-	if _, ok := tb.FindSession("twag.test;1;2"); ok {
+	if _, ok := tb.FindSession("twag.test", "twag.test;1;2"); ok {
 		t.Error("found a removed session")
 	}
 	tb.End(context.Background(), "001010000000001")
-	if _, ok := tb.FindSession("twag.test;1;3"); ok {
+	if _, ok := tb.FindSession("twag.test", "twag.test;1;3"); ok {
 		t.Error("found an ended session")
 	}
 	// Expired.
-	tb.Add(Session{IMSI: "001010000000002", FrontEnd: "diameter", SessionID: "twag.test;2;1", Started: time.Now(), Expires: time.Now().Add(time.Second)})
+	tb.Add(Session{IMSI: "001010000000002", FrontEnd: "diameter", Client: "twag.test", SessionID: "twag.test;2;1", Started: time.Now(), Expires: time.Now().Add(time.Second)})
 	tb.Expire(time.Now().Add(time.Minute))
-	if _, ok := tb.FindSession("twag.test;2;1"); ok {
+	if _, ok := tb.FindSession("twag.test", "twag.test;2;1"); ok {
 		t.Error("found an expired session")
 	}
+	// Another gateway's session of the same Session-Id is another one.
+	add("001010000000003", "same")
+	tb.Add(Session{IMSI: "001010000000004", FrontEnd: "diameter", Client: "other.test", SessionID: "same", Started: time.Now()})
+	if s, ok := tb.FindSession("twag.test", "same"); !ok || s.IMSI != "001010000000003" {
+		t.Errorf("twag.test's session: %v %v", s, ok)
+	}
+	if s, ok := tb.FindSession("other.test", "same"); !ok || s.IMSI != "001010000000004" {
+		t.Errorf("other.test's session: %v %v", s, ok)
+	}
+	tb.End(context.Background(), "001010000000003")
+	tb.End(context.Background(), "001010000000004")
 	tb.idMu.Lock()
 	n := len(tb.byID)
 	tb.idMu.Unlock()

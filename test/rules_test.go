@@ -34,7 +34,7 @@ var importRules = struct {
 		"diameter":     {},
 		"diameter/swx": {"aka", "session"},
 		// The Diameter EAP front end drives eap like radius does.
-		"diameter/eapfront": {"eap", "session"},
+		"diameter/eapfront": {"diameter", "eap", "session"},
 		"configs":           {},
 		"privacy":           {},
 		// Stores implement the contracts eap (and hss) declare; their

@@ -86,6 +86,10 @@ type DiameterEAPConfig struct {
 	// SessionLifetime is how long a session that authenticated is kept
 	// (for STR, ASR and SWm's AAR), sent as Session-Timeout.
 	SessionLifetime time.Duration `yaml:"session_lifetime"`
+	// NetworkNames are the access network names (ANID) gateways may
+	// claim: the name is bound into the EAP-AKA' keys (TS 33.402 6.2).
+	// Default: eap.network_name.
+	NetworkNames []string `yaml:"network_names"`
 }
 
 // SWxServerConfig is hss.swx_server: the built-in HSS served over SWx.
@@ -217,6 +221,9 @@ func (c *Config) setDefaults() {
 	if c.DiameterEAP != nil && c.DiameterEAP.SessionLifetime == 0 {
 		c.DiameterEAP.SessionLifetime = 24 * time.Hour
 	}
+	if c.DiameterEAP != nil && len(c.DiameterEAP.NetworkNames) == 0 {
+		c.DiameterEAP.NetworkNames = []string{c.EAP.NetworkName}
+	}
 	if c.HSS.SWxServer != nil && c.HSS.SWxServer.MaxVectors == 0 {
 		c.HSS.SWxServer.MaxVectors = 5
 	}
@@ -283,6 +290,11 @@ func (c *Config) validateSWx() error {
 		errs = append(errs, d.Validate("diameter_eap"))
 		if d.SessionLifetime < 0 {
 			errs = append(errs, errors.New("diameter_eap.session_lifetime: negative"))
+		}
+		for i, n := range d.NetworkNames {
+			if n == "" || len(n) > 253 {
+				errs = append(errs, fmt.Errorf("diameter_eap.network_names[%d]: 1 to 253 octets", i))
+			}
 		}
 		if c.HSS.SWxServer != nil && d.Listen == c.HSS.SWxServer.Listen {
 			errs = append(errs, errors.New("diameter_eap.listen: the same address as hss.swx_server.listen"))

@@ -79,6 +79,7 @@ func needsRestart(old, cur *Config) []string {
 	diff("eap", old.EAP, cur.EAP)
 	diff("hss", old.HSS, cur.HSS)
 	diff("diameter", old.Diameter, cur.Diameter)
+	diff("diameter_eap", old.DiameterEAP, cur.DiameterEAP)
 	diff("store", old.Store, cur.Store)
 	diff("admin", old.Admin, cur.Admin)
 	diff("shutdown_grace", old.ShutdownGrace, cur.ShutdownGrace)

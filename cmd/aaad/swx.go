@@ -36,12 +36,10 @@ func (a *app) newDiameter(local *hss.Local) error {
 	}
 	var apps []diameter.App
 	if useSWx {
-		apps = append(apps, diameter.App{ID: swx.AppID, Vendor: swx.Vendor3GPP})
+		apps = append(apps, swxApps...)
 	}
 	if cfg.DiameterEAP != nil {
-		apps = append(apps, diameter.App{ID: eapfront.AppSTa, Vendor: eapfront.Vendor3GPP},
-			diameter.App{ID: eapfront.AppSWm, Vendor: eapfront.Vendor3GPP},
-			diameter.App{ID: eapfront.AppDiameterEAP})
+		apps = append(apps, eapApps...)
 	}
 	node, err := diameter.NewNode(cfg.Diameter, apps, dict.Default, a.log.Named("diameter"))
 	if err != nil {
@@ -112,7 +110,11 @@ func (a *app) newDiameterEAP(e *eap.Server) error {
 		SessionLifetime:     c.SessionLifetime,
 		MaxSessions:         a.cfg.EAP.MaxConversations,
 		RequestTimeout:      a.cfg.Diameter.RequestTimeout,
-		Logger:              a.log.Named("diameter_eap"),
+		// Each gateway (or relay's gateway) its share, as RADIUS
+		// clients have theirs.
+		PeerShare:    a.cfg.EAP.MaxConversations / max(len(c.Peers), 1),
+		NetworkNames: c.NetworkNames,
+		Logger:       a.log.Named("diameter_eap"),
 	})
 	if err != nil {
 		return fmt.Errorf("diameter_eap: %w", err)
@@ -136,6 +138,24 @@ func (p swxProfiles) Profile(imsi string) (eapfront.Profile, bool) {
 	return eapfront.Profile{APNs: pr.APNs, APNsDisabled: pr.APNsDisabled}, true
 }
 
+// The applications of each role: each listener and each peer is served
+// only its own, so that a gateway cannot reach SWx, nor an HSS Diameter EAP.
+var (
+	swxApps = []diameter.App{{ID: swx.AppID, Vendor: swx.Vendor3GPP}}
+	eapApps = []diameter.App{{ID: eapfront.AppSTa, Vendor: eapfront.Vendor3GPP},
+		{ID: eapfront.AppSWm, Vendor: eapfront.Vendor3GPP}, {ID: eapfront.AppDiameterEAP}}
+)
+
+// withApps returns peers serving apps.
+func withApps(peers []diameter.PeerConfig, apps []diameter.App) []diameter.PeerConfig {
+	out := make([]diameter.PeerConfig, len(peers))
+	for i, p := range peers {
+		p.Apps = apps
+		out[i] = p
+	}
+	return out
+}
+
 // startDiameter connects to the HSS peers, listens for the AAA nodes and
 // for the gateways, as the node's roles say.
 func (a *app) startDiameter(ctx context.Context) error {
@@ -143,19 +163,23 @@ func (a *app) startDiameter(ctx context.Context) error {
 		return nil
 	}
 	if a.swxClient != nil {
-		if err := a.node.Connect(a.cfg.HSS.SWx.Peers); err != nil {
+		if err := a.node.Connect(withApps(a.cfg.HSS.SWx.Peers, swxApps)); err != nil {
 			return err
 		}
 	}
 	if a.swxServer != nil {
-		addr, err := a.node.Listen(a.cfg.HSS.SWxServer.ListenConfig)
+		lc := a.cfg.HSS.SWxServer.ListenConfig
+		lc.Apps = swxApps
+		addr, err := a.node.Listen(lc)
 		if err != nil {
 			return fmt.Errorf("hss.swx_server.listen: %w", err)
 		}
 		a.log.Info("swx server listening", zap.String("addr", addr.String()))
 	}
 	if a.eapFront != nil {
-		addr, err := a.node.Listen(a.cfg.DiameterEAP.ListenConfig)
+		lc := a.cfg.DiameterEAP.ListenConfig
+		lc.Apps = eapApps
+		addr, err := a.node.Listen(lc)
 		if err != nil {
 			return fmt.Errorf("diameter_eap.listen: %w", err)
 		}

@@ -3,6 +3,7 @@ package eapfront
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/fiorix/go-diameter/v4/diam/datatype"
 	"go.uber.org/zap"
 
+	"github.com/aaa-project/aaa/diameter"
 	"github.com/aaa-project/aaa/eap"
 	"github.com/aaa-project/aaa/session"
 )
@@ -24,15 +26,23 @@ const FrontEnd = "diameter"
 
 // Result codes this front end answers with (RFC 6733, RFC 4072).
 const (
-	resultSuccess           = 2001
-	resultCommandUnsupp     = 3001
-	resultTooBusy           = 3004
-	resultAuthRejected      = 4001
-	resultMissingAVP        = 5005
-	resultUnknownSessionID  = 5002
-	resultAuthorizationRej  = 5003
-	resultInvalidAVPValue   = 5004
-	resultUnableToComply    = 5012
+	resultSuccess          = 2001
+	resultCommandUnsupp    = 3001
+	resultTooBusy          = 3004
+	resultAuthRejected     = 4001
+	resultMissingAVP       = 5005
+	resultUnknownSessionID = 5002
+	resultAuthorizationRej = 5003
+	resultInvalidAVPValue  = 5004
+	resultUnableToComply   = 5012
+
+	// Bounds on what a gateway names: longer is refused before anything
+	// is kept (a Session-Id is copied into every answer and the
+	// duplicate cache).
+	maxSessionID = 512
+	maxIdentity  = 255
+	// maxDupBytes bounds the answers kept for retransmissions.
+	maxDupBytes             = 32 << 20
 	terminationCauseAdmin   = 4 // DIAMETER_ADMINISTRATIVE (ASR has none; STR's)
 	authSessionStateNoState = 1
 )
@@ -87,6 +97,15 @@ type Config struct {
 	DuplicateMax int
 	// RequestTimeout bounds an ASR.
 	RequestTimeout time.Duration
+	// PeerShare is each gateway's (Origin-Host's) share of the EAP
+	// conversations (eap.Peer.MaxConversations): one that floods fills
+	// only its own. 0: only the store's bound.
+	PeerShare int
+	// NetworkNames, when set, are the access network names (ANID) a
+	// gateway may claim (TS 33.402 6.2: the name is bound into the keys,
+	// and the AAA server checks the access network may use it); a DER
+	// with another gets DIAMETER_INVALID_AVP_VALUE.
+	NetworkNames []string
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *zap.Logger
@@ -135,25 +154,34 @@ type Server struct {
 	dups     map[dupKey]*dup
 	dupOrder []dupKey // in insertion order, for expiry and the bound
 	dupHead  int      // dupOrder[:dupHead] are gone
+	dupBytes int      // of the answers kept
+	swept    time.Time
 
 	Stats Stats
 }
 
-// entry is the EAP conversation of a Session-Id while it runs.
+// entry is the EAP conversation of a Session-Id while it runs, and the
+// gateway (Origin-Host) that opened it: no other continues or ends it.
 type entry struct {
 	state   eap.ConversationID
+	owner   string
 	expires time.Time
 }
 
+// dupKey names a request for duplicate detection (RFC 6733 6.1.4:
+// Origin-Host and End-to-End-Id), on the connection it came on.
 type dupKey struct {
-	origin string
-	e2e    uint32
+	peer, origin string
+	e2e          uint32
 }
 
 // dup is an answer kept for retransmissions, serialized (a few hundred
 // octets, where the decoded message is many objects); nil: in progress.
+// It is given again only to the same request: same Session-Id and EAP
+// payload.
 type dup struct {
 	answer  []byte
+	request [32]byte // SHA-256 of Session-Id and EAP-Payload
 	expires time.Time
 }
 
@@ -196,9 +224,13 @@ func (s *Server) ServeDiameter(ctx context.Context, req *diam.Message) *diam.Mes
 	if req.Header.CommandFlags&diam.RequestFlag == 0 {
 		return nil
 	}
+	if bad := s.checkOrigin(ctx, req); bad != nil {
+		s.Stats.Refused.Add(1)
+		return bad
+	}
 	switch req.Header.CommandCode {
 	case CmdDiameterEAP:
-		return s.deduplicated(req, func() *diam.Message { return s.serveDER(ctx, req) })
+		return s.deduplicated(ctx, req, func() *diam.Message { return s.serveDER(ctx, req) })
 	case CmdSessionTermination:
 		return s.serveSTR(req)
 	case CmdAA:
@@ -209,18 +241,54 @@ func (s *Server) ServeDiameter(ctx context.Context, req *diam.Message) *diam.Mes
 	return s.t.Answer(req, resultCommandUnsupp)
 }
 
+// checkOrigin refuses a request whose Session-Id or Origin-Host is
+// longer than any real one, or whose Origin-Host is not the peer's own
+// when the peer does not relay (a gateway speaks for itself only).
+func (s *Server) checkOrigin(ctx context.Context, req *diam.Message) *diam.Message {
+	sid, origin := str(req, avp.SessionID, 0), str(req, avp.OriginHost, 0)
+	if len(sid) > maxSessionID || len(origin) > maxIdentity || len(str(req, AVPUserName, 0)) > maxIdentity {
+		return s.t.Answer(req, resultInvalidAVPValue)
+	}
+	if p, ok := diameter.PeerFromContext(ctx); ok && !p.Relay && origin != p.Host {
+		return s.t.Answer(req, resultUnableToComply)
+	}
+	return nil
+}
+
+// requestDigest is what makes two DERs the same request.
+func requestDigest(req *diam.Message) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(str(req, avp.SessionID, 0)))
+	h.Write([]byte{0})
+	if a, err := req.FindAVP(AVPEAPPayload, 0); err == nil {
+		if v, ok := a.Data.(datatype.OctetString); ok {
+			h.Write([]byte(v))
+		}
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
 // deduplicated answers a retransmission (same Origin-Host and
 // End-to-End-Id, RFC 6733 6.1.4) with the answer the first copy got, and
 // drops one that arrives while the first is still being handled.
-func (s *Server) deduplicated(req *diam.Message, handle func() *diam.Message) *diam.Message {
-	origin := str(req, avp.OriginHost, 0)
-	k := dupKey{origin, req.Header.EndToEndID}
+func (s *Server) deduplicated(ctx context.Context, req *diam.Message, handle func() *diam.Message) *diam.Message {
+	peer, _ := diameter.PeerFromContext(ctx)
+	k := dupKey{peer.Host, str(req, avp.OriginHost, 0), req.Header.EndToEndID}
+	digest := requestDigest(req)
 	now := s.cfg.Now()
 	s.mu.Lock()
 	s.expireDupsLocked(now)
 	if d := s.dups[k]; d != nil {
-		kept := d.answer
+		kept, same := d.answer, d.request == digest
 		s.mu.Unlock()
+		if !same {
+			// The identifiers of an answered request on another: not a
+			// retransmission, and never given another's answer.
+			s.Stats.Refused.Add(1)
+			return s.t.Answer(req, resultUnableToComply)
+		}
 		if kept == nil {
 			s.Stats.DuplicatesInProgress.Add(1)
 			return nil
@@ -231,23 +299,29 @@ func (s *Server) deduplicated(req *diam.Message, handle func() *diam.Message) *d
 		}
 		return nil
 	}
-	s.dups[k] = &dup{expires: now.Add(s.cfg.DuplicateTTL)}
+	s.dups[k] = &dup{request: digest, expires: now.Add(s.cfg.DuplicateTTL)}
 	s.dupOrder = append(s.dupOrder, k)
 	s.mu.Unlock()
-	ans := handle()
-	var b []byte
-	if ans != nil {
-		b, _ = ans.Serialize()
-	}
-	s.mu.Lock()
-	if d := s.dups[k]; d != nil {
-		if b == nil {
-			delete(s.dups, k) // no answer: a retransmission is decided again
-		} else {
-			d.answer = b
+	var ans *diam.Message
+	defer func() {
+		// Kept for a retransmission; no answer (or a panic): forgotten,
+		// so that a retransmission is decided again.
+		var b []byte
+		if ans != nil {
+			b, _ = ans.Serialize()
 		}
-	}
-	s.mu.Unlock()
+		s.mu.Lock()
+		if d := s.dups[k]; d != nil && d.answer == nil {
+			if b == nil {
+				delete(s.dups, k)
+			} else {
+				d.answer = b
+				s.dupBytes += len(b)
+			}
+		}
+		s.mu.Unlock()
+	}()
+	ans = handle()
 	return ans
 }
 
@@ -270,10 +344,14 @@ func (s *Server) expireDupsLocked(now time.Time) {
 	for s.dupHead < len(s.dupOrder) {
 		k := s.dupOrder[s.dupHead]
 		d := s.dups[k]
-		if d != nil && now.Before(d.expires) && len(s.dupOrder)-s.dupHead < s.cfg.DuplicateMax {
+		if d != nil && now.Before(d.expires) && len(s.dupOrder)-s.dupHead < s.cfg.DuplicateMax && s.dupBytes < maxDupBytes {
 			break
 		}
-		delete(s.dups, k)
+		if d != nil {
+			s.dupBytes -= len(d.answer)
+			clear(d.answer) // a success holds the MSK
+			delete(s.dups, k)
+		}
 		s.dupOrder[s.dupHead] = dupKey{}
 		s.dupHead++
 	}
@@ -305,12 +383,23 @@ func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message 
 		delete(s.sessions, d.sessionID)
 		e = nil
 	}
+	if e != nil && e.owner != d.origin {
+		// Another gateway's session: it neither continues nor ends it.
+		s.mu.Unlock()
+		s.Stats.Refused.Add(1)
+		return s.t.Answer(req, resultUnknownSessionID)
+	}
 	var state []byte
+	var used eap.ConversationID
 	if e != nil {
-		state = e.state[:]
+		used = e.state
+		state = used[:]
 	}
 	if e == nil && len(s.sessions) >= s.cfg.MaxSessions {
-		s.sweepLocked(now)
+		if now.Sub(s.swept) >= time.Second {
+			s.sweepLocked(now)
+			s.swept = now
+		}
 		if len(s.sessions) >= s.cfg.MaxSessions {
 			s.mu.Unlock()
 			s.Stats.SessionsFull.Add(1)
@@ -322,7 +411,7 @@ func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message 
 	var buf [1500]byte
 	var res eap.Result
 	defer res.Clear()
-	from := eap.Peer{Name: d.origin, NetworkName: d.anid}
+	from := eap.Peer{Name: d.origin, NetworkName: d.anid, MaxConversations: s.cfg.PeerShare}
 	if err := s.eap.Handle(ctx, from, state, d.payload, buf[:0], &res); err != nil {
 		// A backend fault (vector source, store): no answer; the
 		// gateway retransmits, and the retransmission is decided again.
@@ -333,7 +422,7 @@ func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message 
 	switch res.Outcome {
 	case eap.OutcomeContinue:
 		s.mu.Lock()
-		s.sessions[d.sessionID] = &entry{state: res.Conversation, expires: now.Add(s.cfg.ConversationTimeout)}
+		s.sessions[d.sessionID] = &entry{state: res.Conversation, owner: d.origin, expires: now.Add(s.cfg.ConversationTimeout)}
 		s.mu.Unlock()
 		s.Stats.DEAContinue.Add(1)
 		a := s.dea(req, &d, ResultMultiRoundAuth, res.Packet)
@@ -342,18 +431,29 @@ func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message 
 		s.Stats.DEASuccess.Add(1)
 		return s.succeed(req, &d, &res, now)
 	case eap.OutcomeFailure:
-		s.mu.Lock()
-		delete(s.sessions, d.sessionID)
-		s.mu.Unlock()
+		s.forget(d.sessionID, used)
 		s.Stats.DEAFailure.Add(1)
 		return s.dea(req, &d, resultAuthRejected, res.Packet)
 	}
 	s.Stats.Discarded.Add(1)
-	switch res.Reason {
-	case eap.ReasonStoreFull, eap.ReasonPeerFull:
+	switch {
+	case res.Reason == eap.ReasonStoreFull || res.Reason == eap.ReasonPeerFull:
 		return s.t.Answer(req, resultTooBusy)
+	case e == nil && res.Reason == eap.ReasonUnexpected:
+		// No conversation under this Session-Id (expired, or never)
+		// and no EAP-Response/Identity to start one.
+		return s.t.Answer(req, resultUnknownSessionID)
 	}
 	return nil
+}
+
+// forget drops the conversation of sid if it is still the one used.
+func (s *Server) forget(sid string, used eap.ConversationID) {
+	s.mu.Lock()
+	if e := s.sessions[sid]; e != nil && e.state == used {
+		delete(s.sessions, sid)
+	}
+	s.mu.Unlock()
 }
 
 // parseDER reads a DER; a missing or malformed AVP gets its answer.
@@ -389,13 +489,16 @@ func (s *Server) parseDER(req *diam.Message) (der, *diam.Message) {
 	if len(d.payload) == 0 {
 		return d, missing(AVPEAPPayload, 0, datatype.OctetString(""))
 	}
-	d.authRequestType = AuthRequestAuthorizeAuthenticate
-	if a, err := req.FindAVP(AVPAuthRequestType, 0); err == nil {
-		if v, ok := a.Data.(datatype.Enumerated); ok {
-			d.authRequestType = uint32(v)
-		}
+	a, err := req.FindAVP(AVPAuthRequestType, 0)
+	if err != nil {
+		return d, missing(AVPAuthRequestType, 0, datatype.Enumerated(AuthRequestAuthorizeAuthenticate))
 	}
-	if len(d.anid) > eap.MaxNetworkName {
+	v, ok := a.Data.(datatype.Enumerated)
+	if !ok {
+		return d, missing(AVPAuthRequestType, 0, datatype.Enumerated(AuthRequestAuthorizeAuthenticate))
+	}
+	d.authRequestType = uint32(v)
+	if len(d.anid) > eap.MaxNetworkName || d.anid != "" && len(s.cfg.NetworkNames) > 0 && !contains(s.cfg.NetworkNames, d.anid) {
 		a := s.t.Answer(req, resultInvalidAVPValue)
 		a.AddAVP(diam.NewAVP(avp.FailedAVP, avp.Mbit, 0, &diam.GroupedAVP{AVP: []*diam.AVP{
 			diam.NewAVP(AVPANID, avp.Mbit|avp.Vbit, Vendor3GPP, datatype.UTF8String(""))}}))
@@ -448,7 +551,9 @@ func (s *Server) succeed(req *diam.Message, d *der, res *eap.Result, now time.Ti
 		}
 	}
 	s.mu.Lock()
-	delete(s.sessions, d.sessionID) // the conversation is over
+	if e := s.sessions[d.sessionID]; e != nil && e.owner == d.origin {
+		delete(s.sessions, d.sessionID) // the conversation is over
+	}
 	s.mu.Unlock()
 	s.cfg.Sessions.Add(session.Session{
 		IMSI: res.IMSI, FrontEnd: FrontEnd, Client: d.origin, Realm: d.realm,
@@ -475,12 +580,15 @@ func permanentNAI(res *eap.Result) string {
 // serveSTR: the gateway ends a session (RFC 6733 8.4).
 func (s *Server) serveSTR(req *diam.Message) *diam.Message {
 	s.Stats.STR.Add(1)
-	sid := str(req, avp.SessionID, 0)
+	sid, origin := str(req, avp.SessionID, 0), str(req, avp.OriginHost, 0)
 	s.mu.Lock()
-	_, inProgress := s.sessions[sid]
-	delete(s.sessions, sid)
+	e := s.sessions[sid]
+	inProgress := e != nil && e.owner == origin
+	if inProgress {
+		delete(s.sessions, sid)
+	}
 	s.mu.Unlock()
-	live, ok := s.cfg.Sessions.FindSession(sid)
+	live, ok := s.cfg.Sessions.FindSession(origin, sid)
 	if ok && live.FrontEnd == FrontEnd {
 		s.cfg.Sessions.Remove(live)
 	} else if !inProgress {
@@ -495,8 +603,8 @@ func (s *Server) serveAAR(req *diam.Message) *diam.Message {
 	s.Stats.AAR.Add(1)
 	sid := str(req, avp.SessionID, 0)
 	now := s.cfg.Now()
-	live, ok := s.cfg.Sessions.FindSession(sid)
-	if !ok || live.FrontEnd != FrontEnd || !now.Before(live.Expires) {
+	live, ok := s.cfg.Sessions.FindSession(str(req, avp.OriginHost, 0), sid)
+	if !ok || live.FrontEnd != FrontEnd || live.Application != AppSWm || !now.Before(live.Expires) {
 		return s.t.Answer(req, resultUnknownSessionID)
 	}
 	apn := str(req, AVPServiceSelection, 0)

@@ -3,6 +3,7 @@ package eapfront
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ const (
 // (twag.test) connected to it over loopback.
 type rig struct {
 	aaa, gw *diameter.Node
+	gw2     *diameter.Node // another gateway, twag2.test
 	front   *Server
 	table   *session.Table
 	asr     chan *diam.Message // ASRs the gateway got
@@ -79,7 +81,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	r := &rig{aaa: aaa, table: session.NewTable(session.Config{}), asr: make(chan *diam.Message, 4)}
-	r.front, err = New(aaa, e, Config{Sessions: r.table})
+	r.front, err = New(aaa, e, Config{Sessions: r.table, NetworkNames: []string{"WLAN", "Wi-Fi"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +89,7 @@ func newRig(t *testing.T) *rig {
 	for _, app := range []uint32{AppSTa, AppSWm, AppDiameterEAP} {
 		aaa.Handle(app, r.front)
 	}
-	addr, err := aaa.Listen(diameter.ListenConfig{Listen: "127.0.0.1:0", Peers: []string{"twag.test"}})
+	addr, err := aaa.Listen(diameter.ListenConfig{Listen: "127.0.0.1:0", Peers: []string{"twag.test", "twag2.test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,10 +101,16 @@ func newRig(t *testing.T) *rig {
 		r.gw.Handle(app, &gateway{n: r.gw, asr: r.asr})
 	}
 	r.gw.Connect([]diameter.PeerConfig{{Host: "aaa.test", Address: addr.String()}})
+	r.gw2, err = diameter.NewNode(cfg("twag2.test"), apps, dict.Default, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.gw2.Connect([]diameter.PeerConfig{{Host: "aaa.test", Address: addr.String()}})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		r.gw.Close(ctx)
+		r.gw2.Close(ctx)
 		aaa.Close(ctx)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -110,12 +118,19 @@ func newRig(t *testing.T) *rig {
 	if err := r.gw.WaitOpen(ctx, "aaa.test"); err != nil {
 		t.Fatal(err)
 	}
+	if err := r.gw2.WaitOpen(ctx, "aaa.test"); err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
 // der builds a DER of the STa application in session sid.
 func (r *rig) der(sid string, eapPayload []byte, anid string) *diam.Message {
-	m := r.gw.NewRequestInSession(CmdDiameterEAP, AppSTa, sid, "test", "")
+	return derFrom(r.gw, sid, eapPayload, anid)
+}
+
+func derFrom(gw *diameter.Node, sid string, eapPayload []byte, anid string) *diam.Message {
+	m := gw.NewRequestInSession(CmdDiameterEAP, AppSTa, sid, "test", "")
 	m.NewAVP(avp.AuthApplicationID, avp.Mbit, 0, datatype.Unsigned32(AppSTa))
 	m.NewAVP(AVPAuthRequestType, avp.Mbit, 0, datatype.Enumerated(AuthRequestAuthorizeAuthenticate))
 	m.NewAVP(AVPUserName, avp.Mbit, 0, datatype.UTF8String("6"+testIMSI+"@"+testRealm))
@@ -273,5 +288,67 @@ func TestASR(t *testing.T) {
 	}
 	if a, err := asr.FindAVP(avp.DestinationHost, 0); err != nil || string(a.Data.(datatype.DiameterIdentity)) != "twag.test" {
 		t.Error("ASR not to the gateway")
+	}
+}
+
+// One gateway cannot continue, end or take the answers of another's
+// session; names longer than any real one, another's Origin-Host, and an
+// access network name not allowed are refused.
+func TestGatewaysKeepApart(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	first := r.der("twag.test;1;1", identity, "WLAN")
+	a1, err := r.gw.Request(ctx, first)
+	if err != nil || resultOf(t, a1) != ResultMultiRoundAuth {
+		t.Fatalf("first DER: %v", err)
+	}
+	// twag2 sends into twag's session in progress: refused, and twag's
+	// conversation is still there.
+	a, err := r.gw2.Request(ctx, derFrom(r.gw2, "twag.test;1;1", identity, "WLAN"))
+	if err != nil || resultOf(t, a) != resultUnknownSessionID {
+		t.Fatalf("another gateway's DER in the session: %v %d", err, resultOf(t, a))
+	}
+	// twag2 ends twag's session: refused.
+	str := r.gw2.NewRequestInSession(CmdSessionTermination, AppSTa, "twag.test;1;1", "test", "")
+	str.NewAVP(avp.AuthApplicationID, avp.Mbit, 0, datatype.Unsigned32(AppSTa))
+	str.NewAVP(AVPTerminationCause, avp.Mbit, 0, datatype.Enumerated(1))
+	if a, err := r.gw2.Request(ctx, str); err != nil || resultOf(t, a) != resultUnknownSessionID {
+		t.Fatalf("another gateway's STR: %v", err)
+	}
+	r.front.mu.Lock()
+	_, still := r.front.sessions["twag.test;1;1"]
+	r.front.mu.Unlock()
+	if !still {
+		t.Fatal("another gateway's requests dropped the conversation")
+	}
+	// The identifiers of twag's answered DER on another request: not
+	// its answer.
+	other := r.der("twag.test;1;9", identity, "WLAN")
+	other.Header.EndToEndID = first.Header.EndToEndID
+	if a, err := r.gw.Request(ctx, other); err != nil || resultOf(t, a) != resultUnableToComply || payloadOf(a) != nil {
+		t.Fatalf("a reused End-to-End-Id got %d", resultOf(t, a))
+	}
+	for _, tc := range []struct {
+		name string
+		m    *diam.Message
+		want uint32
+	}{
+		{"long Session-Id", r.der(strings.Repeat("s", maxSessionID+1), identity, "WLAN"), resultInvalidAVPValue},
+		{"ANID not allowed", r.der("twag.test;1;3", identity, "EVIL"), resultInvalidAVPValue},
+	} {
+		a, err := r.gw.Request(ctx, tc.m)
+		if err != nil || resultOf(t, a) != tc.want {
+			t.Errorf("%s: %v %d, want %d", tc.name, err, resultOf(t, a), tc.want)
+		}
+	}
+	// Another gateway's Origin-Host on twag2's own connection.
+	spoof := derFrom(r.gw2, "twag2.test;1;1", identity, "WLAN")
+	for i, a := range spoof.AVP {
+		if a.Code == avp.OriginHost {
+			spoof.AVP[i] = diam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity("twag.test"))
+		}
+	}
+	if a, err := r.gw2.Request(ctx, spoof); err != nil || resultOf(t, a) != resultUnableToComply {
+		t.Fatalf("a DER claiming another gateway's Origin-Host: %v", err)
 	}
 }
