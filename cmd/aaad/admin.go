@@ -148,6 +148,9 @@ func (a *app) publishVars() {
 	if a.swxServer != nil {
 		expvar.Publish("swx_server", expvar.Func(func() any { return a.swxServer.Stats() }))
 	}
+	if a.eapFront != nil {
+		expvar.Publish("diameter_eap", expvar.Func(func() any { return a.eapFront.Stats.Snapshot() }))
+	}
 	expvar.Publish("sessions", expvar.Func(func() any {
 		return map[string]uint64{"live": uint64(a.sessions.Len()), "evicted": a.sessions.Evicted(),
 			"deregistrations_dropped": a.deregsDropped.Load()}
