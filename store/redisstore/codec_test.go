@@ -23,8 +23,14 @@ func FuzzDecodeConversation(f *testing.F) {
 		if decodeConversation(b, &got) != nil {
 			return
 		}
-		if again := encodeConversation(nil, &got); !bytes.Equal(again, b) {
-			t.Fatalf("decode then encode changed the value:\n%x\n%x", b, again)
+		want := b
+		if b[0] == 3 {
+			// Format 3 (a node of the version before) comes back as
+			// format 4 with an empty KeyName.
+			want = append(append([]byte{convFormat}, b[1:]...), 0, 0)
+		}
+		if again := encodeConversation(nil, &got); !bytes.Equal(again, want) {
+			t.Fatalf("decode then encode changed the value:\n%x\n%x", want, again)
 		}
 	})
 }
