@@ -222,6 +222,11 @@ func newAdminHandler(c AdminConfig, cmds adminCommands, log *zap.Logger) (http.H
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	mux.Handle("POST /v1/deregister", h.command(h.deregister))
+	// Each family of routes in a file of its own; each registers only
+	// when cmds implements what it needs.
+	h.sessionRoutes(mux)
+	h.healthRoutes(mux)
+	h.metricsRoutes(mux)
 	return mux, nil
 }
 

