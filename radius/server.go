@@ -94,10 +94,12 @@ type Stats struct {
 	DisconnectBadResponses atomic.Uint64
 	// SessionsAdded counts sessions recorded in the session table.
 	SessionsAdded atomic.Uint64
-	dropped       [numDropReasons]atomic.Uint64
-	eapFailures   [eap.NumReasons]atomic.Uint64
-	NoEAPRejects  atomic.Uint64
-	InFlight      atomic.Int64
+	// Auths counts Accepts and Rejects by EAP method.
+	Auths        eap.Tally
+	dropped      [numDropReasons]atomic.Uint64
+	eapFailures  [eap.NumReasons]atomic.Uint64
+	NoEAPRejects atomic.Uint64
+	InFlight     atomic.Int64
 }
 
 // Snapshot returns the counters by name, for expvar and logs.
@@ -567,6 +569,7 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 	case eap.OutcomeSuccess:
 		if !res.Replayed {
 			s.Stats.Accepts.Add(1)
+			s.Stats.Auths.Add(res.Method, true)
 			client.state.stats.Accepts.Add(1)
 		}
 		resp.Code = radius.CodeAccessAccept
@@ -608,6 +611,7 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 	case eap.OutcomeFailure:
 		if !res.Replayed {
 			s.Stats.Rejects.Add(1)
+			s.Stats.Auths.Add(res.Method, false)
 			client.state.stats.Rejects.Add(1)
 			s.Stats.eapFailures[res.Reason].Add(1)
 		}

@@ -54,6 +54,7 @@ type app struct {
 	eapFront      *eapfront.Server
 	deregs        chan struct{} // SAR deregistrations in flight
 	deregsDropped atomic.Uint64
+	listening     atomic.Bool // every listener is up and not shutting down (set by run; /readyz)
 }
 
 func zapError(err error) zap.Field { return zap.Error(err) }
@@ -293,7 +294,6 @@ func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 		if err != nil {
 			return fmt.Errorf("radius.listen: %w", err)
 		}
-		a.log.Info("radius server listening", zap.String("addr", conn.LocalAddr().String()))
 	}
 
 	serveCtx, cancel := context.WithCancel(context.Background())
@@ -302,12 +302,6 @@ func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 		go a.convs.Run(serveCtx, a.cfg.EAP.ConversationTimeout/4+time.Second)
 	}
 	go a.sessions.Run(serveCtx, time.Minute)
-	if err := a.startDiameter(serveCtx); err != nil {
-		if conn != nil {
-			conn.Close()
-		}
-		return err
-	}
 
 	var admin *http.Server
 	if a.cfg.Admin.Listen != "" {
@@ -320,15 +314,30 @@ func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 		}
 	}
 
+	if err := a.startDiameter(serveCtx); err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		if admin != nil {
+			admin.Close()
+		}
+		return err
+	}
+
 	serveErr := make(chan error, 1)
 	if a.radius != nil {
+		// Logged once everything else is up too (the admin endpoint):
+		// what waits for this line may use them all.
+		a.log.Info("radius server listening", zap.String("addr", conn.LocalAddr().String()))
 		go func() { serveErr <- a.radius.Serve(serveCtx, conn) }()
 	}
+	a.listening.Store(true)
 wait:
 	for {
 		select {
 		case <-ctx.Done():
 			a.log.Info("shutting down", zap.Duration("grace", a.cfg.ShutdownGrace))
+			a.listening.Store(false)
 			break wait
 		case err := <-serveErr:
 			return err

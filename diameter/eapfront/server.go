@@ -192,6 +192,8 @@ type Stats struct {
 	STR, ASRSent, ASRAcked, AAR                         atomic.Uint64
 	Refused                                             atomic.Uint64 // missing or bad AVPs
 	SessionsFull, EAPErrors                             atomic.Uint64
+	// Auths counts DEAs that ended an authentication, by method.
+	Auths eap.Tally
 }
 
 // Snapshot returns the counters by name.
@@ -429,10 +431,12 @@ func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message 
 		return a
 	case eap.OutcomeSuccess:
 		s.Stats.DEASuccess.Add(1)
+		s.Stats.Auths.Add(res.Method, true)
 		return s.succeed(req, &d, &res, now)
 	case eap.OutcomeFailure:
 		s.forget(d.sessionID, used)
 		s.Stats.DEAFailure.Add(1)
+		s.Stats.Auths.Add(res.Method, false)
 		return s.dea(req, &d, resultAuthRejected, res.Packet)
 	}
 	s.Stats.Discarded.Add(1)
