@@ -18,6 +18,12 @@
 // ends a subscriber's registration through the running aaad, over its
 // admin endpoint (admin.listen: a unix socket, or loopback TCP with the
 // token of admin.token_file); docs/operations.md, "The admin endpoint".
+//
+//	aaactl --config FILE sessions [--imsi IMSI]
+//	aaactl --config FILE disconnect IMSI
+//
+// list a subscriber's live sessions, and end them at their access points
+// (printing each one's ACK or NAK), the same way.
 package main
 
 import (
@@ -46,11 +52,15 @@ commands:
               ('aaactl subscriber help' for each one's flags)
   deregister  end a subscriber's registration through the running aaad
               IMSI (over admin.listen; 'aaactl deregister --help')
+  sessions    list a subscriber's live sessions on the running aaad
+              [--imsi IMSI] (over admin.listen; 'aaactl sessions --help')
+  disconnect  end a subscriber's sessions at their access points
+              IMSI (over admin.listen; 'aaactl disconnect --help')
 
 --config FILE is aaad's configuration (only its hss, store and admin
 sections are read; a file with just those will do). The subscriber commands
-need it, except provision --no-store; deregister needs its admin.listen
-(and admin.token_file over TCP).
+need it, except provision --no-store; deregister, sessions and disconnect
+need its admin.listen (and admin.token_file over TCP).
 `
 
 func main() {
@@ -97,6 +107,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return subscriber(ctx, *configPath, args[1:], stdout, stderr)
 	case "deregister":
 		return deregister(ctx, *configPath, args[1:], stdout, stderr)
+	case "sessions":
+		return sessions(ctx, *configPath, args[1:], stdout, stderr)
+	case "disconnect":
+		return disconnect(ctx, *configPath, args[1:], stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
