@@ -16,6 +16,7 @@ import (
 	"layeh.com/radius/vendors/microsoft"
 
 	"github.com/aaa-project/aaa/eap"
+	"github.com/aaa-project/aaa/latency"
 	"github.com/aaa-project/aaa/session"
 )
 
@@ -95,7 +96,11 @@ type Stats struct {
 	// SessionsAdded counts sessions recorded in the session table.
 	SessionsAdded atomic.Uint64
 	// Auths counts Accepts and Rejects by EAP method.
-	Auths        eap.Tally
+	Auths eap.Tally
+	// Latency is how long Access-Requests took to answer, from the
+	// duplicate check to the answer built (the vector source and the
+	// store included).
+	Latency      latency.Histogram
 	dropped      [numDropReasons]atomic.Uint64
 	eapFailures  [eap.NumReasons]atomic.Uint64
 	NoEAPRejects atomic.Uint64
@@ -475,7 +480,10 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 		}
 		dedup.finish(key, &auth, resp)
 	}()
-	return s.answer(ctx, client, from, b)
+	start := time.Now()
+	resp = s.answer(ctx, client, from, b)
+	s.Stats.Latency.Since(start)
+	return resp
 }
 
 func (s *Server) write(conn *net.UDPConn, to netip.AddrPort, b []byte) {

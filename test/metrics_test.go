@@ -53,6 +53,8 @@ next:
 			return m.Counter.GetValue()
 		case m.Gauge != nil:
 			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
 		}
 	}
 	return 0
@@ -103,6 +105,7 @@ func TestMetricsAfterLogins(t *testing.T) {
 		{"failures: authentication reject (wrong K)", "aaad_eap_failures_total", map[string]string{"reason": "authentication_reject"}, 1},
 		{"failures: unknown subscriber", "aaad_eap_failures_total", map[string]string{"reason": "unknown_subscriber"}, 1},
 		{"resyncs", "aaad_radius_events_total", map[string]string{"event": "resyncs"}, 1},
+		{"vector source: unknown subscriber", "aaad_vector_source_errors_total", map[string]string{"backend": "local", "kind": "unknown_subscriber"}, 1},
 		// Three successes, two sessions: the second of imsiGood's came
 		// from the same access point and station, and replaced the first.
 		{"sessions", "aaad_sessions", nil, 2},
@@ -111,6 +114,14 @@ func TestMetricsAfterLogins(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: %s%v moved by %v, want %v", tc.name, tc.family, tc.labels, got, tc.want)
 		}
+	}
+	// At least a vector for each of the five logins and one for the
+	// resync (a method negotiation may take another).
+	if n := value(after, "aaad_vector_source_duration_seconds", map[string]string{"backend": "local"}); n < 6 {
+		t.Errorf("%v vector source calls timed, want at least 6", n)
+	}
+	if n := value(after, "aaad_request_duration_seconds", map[string]string{"front_end": "radius"}); n < 10 {
+		t.Errorf("%v RADIUS requests timed; five logins took at least ten", n)
 	}
 	// No label names a subscriber.
 	for name, f := range after {

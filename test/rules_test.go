@@ -27,14 +27,16 @@ var importRules = struct {
 		"aka":      {"milenage"},
 		"eap":      {"aka"},
 		"hss":      {"milenage", "aka"},
-		"radius":   {"eap", "session"},
+		"radius":   {"eap", "session", "latency"},
 		"session":  {},
+		// A histogram the hot paths record into, read at scrape time.
+		"latency": {},
 		// The Diameter base knows no application; SWx knows no EAP,
 		// HSS, RADIUS or session table: cmd wires them.
 		"diameter":     {},
 		"diameter/swx": {"aka", "session"},
 		// The Diameter EAP front end drives eap like radius does.
-		"diameter/eapfront": {"diameter", "eap", "session"},
+		"diameter/eapfront": {"diameter", "eap", "session", "latency"},
 		"configs":           {},
 		"privacy":           {},
 		// Stores implement the contracts eap (and hss) declare; their

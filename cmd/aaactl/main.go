@@ -24,6 +24,11 @@
 //
 // list a subscriber's live sessions, and end them at their access points
 // (printing each one's ACK or NAK), the same way.
+//
+//	aaactl --config FILE reload
+//
+// makes aaad read its configuration again, as SIGHUP does, and prints what
+// was reloaded, or why the new configuration was refused.
 package main
 
 import (
@@ -56,11 +61,13 @@ commands:
               [--imsi IMSI] (over admin.listen; 'aaactl sessions --help')
   disconnect  end a subscriber's sessions at their access points
               IMSI (over admin.listen; 'aaactl disconnect --help')
+  reload      make the running aaad read its configuration again (as SIGHUP)
+              and print what was reloaded (over admin.listen)
 
 --config FILE is aaad's configuration (only its hss, store and admin
 sections are read; a file with just those will do). The subscriber commands
-need it, except provision --no-store; deregister, sessions and disconnect
-need its admin.listen (and admin.token_file over TCP).
+need it, except provision --no-store; deregister, sessions, disconnect and
+reload need its admin.listen (and admin.token_file over TCP).
 `
 
 func main() {
@@ -111,6 +118,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return sessions(ctx, *configPath, args[1:], stdout, stderr)
 	case "disconnect":
 		return disconnect(ctx, *configPath, args[1:], stdout, stderr)
+	case "reload":
+		return reload(ctx, *configPath, args[1:], stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -43,6 +43,8 @@ type app struct {
 	// source reads the configuration again for a reload: the file named
 	// by --config, or the built-in defaults.
 	source func() ([]byte, error)
+	// rl is what a reload swaps at run time (reload.go).
+	rl reloadable
 
 	// sessions is the table of live access sessions: filled from
 	// Access-Accepts, ended by the HSS's RTR through the terminators.
@@ -52,6 +54,7 @@ type app struct {
 	swxClient     *swx.Client
 	swxServer     *swx.Server
 	eapFront      *eapfront.Server
+	vectors       *timedVectors // eap's vector source, timed for the metrics
 	deregs        chan struct{} // SAR deregistrations in flight
 	deregsDropped atomic.Uint64
 	listening     atomic.Bool // every listener is up and not shutting down (set by run; /readyz)
@@ -100,6 +103,7 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		}
 	}
 	a := &app{cfg: cfg, log: log, level: level, deregs: make(chan struct{}, maxDeregistrations)}
+	a.rl.fsys, a.rl.sealer = fsys, sealer
 	a.sessions = session.NewTable(session.Config{OnLastEnd: a.deregisterOnLastEnd})
 	var (
 		store    hss.Store
@@ -144,6 +148,7 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		store, eapStore = mem, a.convs
 		if cfg.HSS.Backend == "local" {
 			log.Info("subscribers loaded", zap.Int("count", mem.Len()))
+			a.rl.subs = mem
 		}
 	}
 	wipe(subs)
@@ -165,17 +170,22 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc.Identities = dec
+		// Behind a holder that a reload swaps.
+		a.rl.identities = &identityHolder{}
+		a.rl.identities.set(dec)
+		sc.Identities = a.rl.identities
 	}
 	if err := a.newDiameter(vectors); err != nil {
 		return nil, err
 	}
-	var source eap.VectorSource = vectors
+	a.vectors = &timedVectors{inner: vectors, backend: "local"}
 	if a.swxClient != nil {
 		// Vectors from the remote HSS; a proven subscriber is
 		// registered there (SAR) before its EAP-Success.
-		source, sc.Registrar = a.swxClient, a.swxClient
+		a.vectors = &timedVectors{inner: a.swxClient, backend: "swx"}
+		sc.Registrar = a.swxClient
 	}
+	var source eap.VectorSource = a.vectors
 	eapServer, err := eap.NewServer(sc, source, eapStore)
 	if err != nil {
 		return nil, err

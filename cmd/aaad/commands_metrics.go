@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/aaa-project/aaa/eap"
+	"github.com/aaa-project/aaa/latency"
 )
 
 // The app's metrics are read at scrape time from the counters the
@@ -67,12 +68,28 @@ var (
 		"Live access sessions in the session table.", nil, nil)
 	descConversations = prometheus.NewDesc("aaad_eap_conversations",
 		"EAP conversations held by the memory store.", nil, nil)
+	descRequestLatency = prometheus.NewDesc("aaad_request_duration_seconds",
+		"How long requests took to answer: RADIUS Access-Requests, Diameter EAP DERs.", []string{"front_end"}, nil)
+	descVectorLatency = prometheus.NewDesc("aaad_vector_source_duration_seconds",
+		"How long the vector source took for a vector or a resynchronisation: Milenage over the store (local) or a MAR over SWx.", []string{"backend"}, nil)
+	descVectorErrors = prometheus.NewDesc("aaad_vector_source_errors_total",
+		"Vector source errors by kind.", []string{"backend", "kind"}, nil)
 )
+
+// histogram is a latency histogram as Prometheus reads one.
+func histogram(d *prometheus.Desc, h *latency.Histogram, labels ...string) prometheus.Metric {
+	s := h.Read()
+	buckets := make(map[float64]uint64, len(latency.Bounds))
+	for i, b := range latency.Bounds {
+		buckets[b.Seconds()] = s.Cumulative[i]
+	}
+	return prometheus.MustNewConstHistogram(d, s.Count, s.Sum, buckets, labels...)
+}
 
 func (c appCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAuths, descEAPFailures, descRADIUS, descRADIUSDropped, descRADIUSInFlight,
 		descRADIUSClient, descDiameter, descDiameterPeer, descDiameterEAP, descSWxClient, descSWxServer,
-		descSessions, descConversations} {
+		descSessions, descConversations, descRequestLatency, descVectorLatency, descVectorErrors} {
 		ch <- d
 	}
 }
@@ -132,7 +149,14 @@ func snake(s string) string {
 
 func (c appCollector) Collect(ch chan<- prometheus.Metric) {
 	a := c.a
+	if v := a.vectors; v != nil {
+		ch <- histogram(descVectorLatency, &v.latency, v.backend)
+		for i := range v.errs {
+			ch <- prometheus.MustNewConstMetric(descVectorErrors, prometheus.CounterValue, float64(v.errs[i].Load()), v.backend, vectorErrorNames[i])
+		}
+	}
 	if r := a.radius; r != nil {
+		ch <- histogram(descRequestLatency, &r.Stats.Latency, "radius")
 		tally(ch, "radius", &r.Stats.Auths)
 		snap := r.Stats.Snapshot()
 		for k, v := range snap {
@@ -152,6 +176,7 @@ func (c appCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if f := a.eapFront; f != nil {
+		ch <- histogram(descRequestLatency, &f.Stats.Latency, "diameter")
 		tally(ch, "diameter", &f.Stats.Auths)
 		counters(ch, descDiameterEAP, f.Stats.Snapshot())
 	}

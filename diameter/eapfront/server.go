@@ -18,6 +18,7 @@ import (
 
 	"github.com/aaa-project/aaa/diameter"
 	"github.com/aaa-project/aaa/eap"
+	"github.com/aaa-project/aaa/latency"
 	"github.com/aaa-project/aaa/session"
 )
 
@@ -194,6 +195,8 @@ type Stats struct {
 	SessionsFull, EAPErrors                             atomic.Uint64
 	// Auths counts DEAs that ended an authentication, by method.
 	Auths eap.Tally
+	// Latency is how long DERs took to answer.
+	Latency latency.Histogram
 }
 
 // Snapshot returns the counters by name.
@@ -373,6 +376,7 @@ type der struct {
 
 func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message {
 	s.Stats.DER.Add(1)
+	defer s.Stats.Latency.Since(time.Now())
 	d, bad := s.parseDER(req)
 	if bad != nil {
 		s.Stats.Refused.Add(1)

@@ -101,3 +101,42 @@ func (m *SubscriberStore) SQN(imsi string) (aka.SQN, bool) {
 	}
 	return s.sqn, true
 }
+
+// ReplaceStats is what Replace did: how many subscribers the store holds
+// now, how many of them are new, and how many it no longer holds.
+type ReplaceStats struct {
+	Count, Added, Removed int
+}
+
+// Replace makes m hold next's subscribers, as one step under m's lock:
+// subscribers new to m are added, those in both take next's keys and AMF,
+// those no longer in next are removed. An SQN is never lowered: a
+// subscriber in both keeps the higher of m's SQN and next's (SEQ, then
+// IND, as aka.SQN orders them), so no SQN is issued twice. next is
+// consumed: it must not be used after.
+//
+// Build next with NewSubscriberStore (which checks it) before calling
+// Replace, which cannot fail: a reload checks everything, then applies.
+func (m *SubscriberStore) Replace(next *SubscriberStore) ReplaceStats {
+	next.mu.Lock()
+	subs := next.subs
+	next.subs = nil
+	next.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := ReplaceStats{Count: len(subs)}
+	for imsi, s := range subs {
+		if old, ok := m.subs[imsi]; ok {
+			s.sqn = max(s.sqn, old.sqn)
+		} else {
+			st.Added++
+		}
+	}
+	for imsi := range m.subs {
+		if _, ok := subs[imsi]; !ok {
+			st.Removed++
+		}
+	}
+	m.subs = subs
+	return st
+}
