@@ -1,6 +1,8 @@
 package test
 
 import (
+	"crypto/hmac"
+	"crypto/md5"
 	"fmt"
 	"net"
 	"os"
@@ -149,7 +151,7 @@ func startTestNAS(t *testing.T, secret string) *testNAS {
 			if err != nil || p.Code != radius.CodeDisconnectRequest {
 				continue
 			}
-			if _, ok := p.Attributes.Lookup(80); !ok { // Message-Authenticator
+			if !disconnectMAOK(b, n.secret) { // Message-Authenticator, RFC 5176 3.3
 				continue
 			}
 			ack := p.Response(radius.CodeDisconnectACK)
@@ -332,4 +334,34 @@ func stopNode(t *testing.T, s *server) {
 	t.Helper()
 	s.stop(t)
 	s.stopped = true
+}
+
+// disconnectMAOK checks a Disconnect-Request's Message-Authenticator:
+// HMAC-MD5 with the secret over the packet with the Authenticator field
+// and the attribute's own value zero (RFC 5176 3.3, as for
+// Accounting-Request). A request without one is refused.
+func disconnectMAOK(b, secret []byte) bool {
+	if len(b) < 20 {
+		return false
+	}
+	c := append([]byte(nil), b...)
+	clear(c[4:20])
+	var got []byte
+	for i := 20; i+2 <= len(c); {
+		l := int(c[i+1])
+		if l < 2 || i+l > len(c) {
+			return false
+		}
+		if c[i] == 80 && l == 18 {
+			got = append([]byte(nil), c[i+2:i+18]...)
+			clear(c[i+2 : i+18])
+		}
+		i += l
+	}
+	if got == nil {
+		return false
+	}
+	m := hmac.New(md5.New, secret)
+	m.Write(c)
+	return hmac.Equal(m.Sum(nil), got)
 }
