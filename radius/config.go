@@ -15,6 +15,17 @@ type Config struct {
 	// Listen is the UDP address to serve, host:port.
 	Listen  string         `yaml:"listen"`
 	Clients []ClientConfig `yaml:"clients"`
+	// AccountingListen is the UDP address of RADIUS accounting (RFC
+	// 2866), host:port. Unset: the host of Listen with port 1813 (port 0,
+	// any free port, when Listen's port is 0); "off": no accounting.
+	AccountingListen string `yaml:"accounting_listen"`
+	// CUIKeyFile, when set, names a file whose content (at least 16
+	// octets) keys the Chargeable-User-Identity (RFC 4372) sent to access
+	// points that ask for it: HMAC-SHA256 of the IMSI, so the same
+	// subscriber gets the same value on every node that shares the file.
+	// Unset, a random key is drawn at start, and the values change on
+	// every restart.
+	CUIKeyFile string `yaml:"cui_key_file"`
 	// SessionTimeout, when set, is sent in Access-Accept (RFC 2865 5.27).
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// SessionLifetime is how long the session table (SetSessions) keeps a
@@ -90,6 +101,13 @@ func (c ClientConfig) String() string {
 	return s + "}"
 }
 
+// DefaultAccountingPort is the RADIUS accounting port (RFC 2866);
+// AccountingOff, as radius.accounting_listen, turns accounting off.
+const (
+	DefaultAccountingPort = 1813
+	AccountingOff         = "off"
+)
+
 // DefaultDASPort is the Disconnect-Request port of RFC 5176 3.
 const DefaultDASPort = 3799
 
@@ -140,6 +158,15 @@ func (c *Config) SetDefaults() {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:1812"
 	}
+	if c.AccountingListen == "" {
+		if ap, err := netip.ParseAddrPort(c.Listen); err == nil {
+			port := uint16(DefaultAccountingPort)
+			if ap.Port() == 0 {
+				port = 0
+			}
+			c.AccountingListen = netip.AddrPortFrom(ap.Addr(), port).String()
+		}
+	}
 	if c.Workers == 0 {
 		c.Workers = 256
 	}
@@ -173,6 +200,13 @@ func (c *Config) Validate(prefix string) error {
 	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, msg)) }
 	if _, err := netip.ParseAddrPort(c.Listen); err != nil {
 		bad("listen", "want ip:port")
+	}
+	if c.AccountingListen != "" && c.AccountingListen != AccountingOff {
+		if _, err := netip.ParseAddrPort(c.AccountingListen); err != nil {
+			bad("accounting_listen", `want ip:port, or "off"`)
+		} else if c.AccountingListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+			bad("accounting_listen", "the same address as radius.listen")
+		}
 	}
 	if len(c.Clients) == 0 {
 		bad("clients", "at least one client is required")

@@ -40,6 +40,8 @@ const (
 	DropBackend
 	DropPanic
 	DropDuplicateCacheFull
+	DropBadRequestAuthenticator
+	DropNotAccountingRequest
 	numDropReasons
 )
 
@@ -54,6 +56,8 @@ var dropNames = [numDropReasons]string{
 	DropBackend:                 "backend_error",
 	DropPanic:                   "panic",
 	DropDuplicateCacheFull:      "duplicate_cache_full",
+	DropBadRequestAuthenticator: "bad_request_authenticator",
+	DropNotAccountingRequest:    "not_accounting_request",
 }
 
 func (r DropReason) String() string {
@@ -95,6 +99,9 @@ type Stats struct {
 	DisconnectBadResponses atomic.Uint64
 	// SessionsAdded counts sessions recorded in the session table.
 	SessionsAdded atomic.Uint64
+	// Acct counts authentic Accounting-Requests (RFC 2866) answered, by
+	// Acct-Status-Type (accounting.go).
+	Acct AcctStats
 	// Auths counts Accepts and Rejects by EAP method.
 	Auths eap.Tally
 	// Latency is how long Access-Requests took to answer, from the
@@ -134,6 +141,7 @@ func (s *Stats) Snapshot() map[string]uint64 {
 		"disconnect_bad_response":  s.DisconnectBadResponses.Load(),
 		"sessions_added":           s.SessionsAdded.Load(),
 	}
+	s.Acct.snapshot(m)
 	for i := range s.dropped {
 		m["dropped_"+DropReason(i).String()] = s.dropped[i].Load()
 	}
@@ -165,6 +173,10 @@ type Server struct {
 
 	// sessions, when set, records the session of every new Access-Accept.
 	sessions atomic.Pointer[session.Table]
+	// cuiKey keys the Chargeable-User-Identity (cui); acct is the
+	// accounting listener (accounting.go).
+	cuiKey []byte
+	acct   acctState
 
 	mu      sync.Mutex
 	ln      *Listener // from Listen
@@ -193,6 +205,9 @@ func New(cfg Config, h EAPHandler, log *zap.Logger) (*Server, error) {
 		drops:   newDropLog(maxDropLogSources),
 		sockets: socketCount(len(cs), cfg.Sockets),
 		done:    make(chan struct{}),
+	}
+	if s.cuiKey, err = loadCUIKey(cfg.CUIKeyFile); err != nil {
+		return nil, err
 	}
 	t := newClientTable(cs, nil, cfg.DuplicateCache, s.sockets)
 	s.clients.Store(&t)
@@ -384,8 +399,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	ln := s.ln
 	s.mu.Unlock()
+	acctDone := s.shutdownAccounting()
 	if ln == nil {
-		return nil
+		return waitOrDone(ctx, acctDone)
 	}
 	ln.Close()
 	wait := make(chan struct{})
@@ -394,6 +410,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// and closed their queue: then wait for them to drain it.
 		<-s.done
 		s.wg.Wait()
+		<-acctDone
 		close(wait)
 	}()
 	select {
@@ -597,7 +614,18 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 			rfc2865.SessionTimeout_Set(resp, rfc2865.SessionTimeout(s.cfg.SessionTimeout/time.Second))
 		}
 		if t := s.sessions.Load(); t != nil && !res.Replayed && res.IMSI != "" {
-			s.addSession(t, client, from, req, res)
+			// Class ties the access point's accounting to this session
+			// (RFC 2865 5.25); an opaque random token, never the IMSI.
+			class := newClass()
+			s.addSession(t, client, from, req, res, class)
+			rfc2865.Class_Add(resp, []byte(class))
+		}
+		if res.IMSI != "" {
+			if _, ok := req.Lookup(attrChargeableUserIdentity); ok {
+				// The access point asks for it (RFC 4372 2.1): an opaque
+				// value per subscriber, never the IMSI.
+				resp.Add(attrChargeableUserIdentity, []byte(s.cui(res.IMSI)))
+			}
 		}
 		// Check first: at load the sampler drops most of these lines,
 		// and then the fields (a masked IMSI, a parsed identity) are
@@ -637,7 +665,7 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 // addSession records the session an Access-Accept opens. The user name is
 // the one the Accept carries (the EAP identity), which the access point
 // uses for the session from then on (RFC 2865 5.1), else the request's.
-func (s *Server) addSession(t *session.Table, client *Client, from netip.AddrPort, req *radius.Packet, res *eap.Result) {
+func (s *Server) addSession(t *session.Table, client *Client, from netip.AddrPort, req *radius.Packet, res *eap.Result, class string) {
 	now := time.Now()
 	life := s.cfg.SessionLifetime
 	if s.cfg.SessionTimeout > 0 {
@@ -681,7 +709,7 @@ func (s *Server) addSession(t *session.Table, client *Client, from netip.AddrPor
 		}
 	}
 	ss.UserName = string(userName)
-	t.Add(ss)
+	t.AddClass(ss, class)
 	s.Stats.SessionsAdded.Add(1)
 }
 

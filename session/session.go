@@ -51,7 +51,15 @@ type Session struct {
 	// Application is the Diameter application the session ran in (STa,
 	// SWm, Diameter EAP), for its Abort-Session-Request.
 	Application uint32
-	Started     time.Time
+	// What accounting (RFC 2866) last reported: the framed address, the
+	// octets in and out (gigawords included), the session time, and when
+	// (zero: no accounting yet).
+	FramedIPAddress netip.Addr
+	InputOctets     uint64
+	OutputOctets    uint64
+	SessionTime     time.Duration
+	Accounted       time.Time
+	Started         time.Time
 	// Expires is when the table forgets the session; zero: never (only
 	// End, Remove or eviction take it out).
 	Expires time.Time
@@ -177,6 +185,9 @@ type Table struct {
 	// gateway's of the same value is another session.
 	idMu sync.Mutex
 	byID map[sessionKey]string
+	// byClass finds a session's IMSI by its client and the opaque Class
+	// its Access-Accept carried (AddClass, FindClass), under idMu.
+	byClass map[sessionKey]string
 }
 
 type sessionKey struct{ client, id string }
@@ -195,7 +206,8 @@ type shard struct {
 
 type entry struct {
 	s       Session
-	expires int64 // unix ns; math.MaxInt64: never
+	class   string // AddClass
+	expires int64  // unix ns; math.MaxInt64: never
 	started int64
 	seq     uint64
 	idx     int // in shard.order
@@ -226,6 +238,7 @@ func NewTable(cfg Config) *Table {
 		shards:      make([]shard, n),
 		terminators: map[string]Terminator{},
 		byID:        map[sessionKey]string{},
+		byClass:     map[sessionKey]string{},
 	}
 	for i := range t.shards {
 		t.shards[i].byIMSI = map[string]*entry{}
@@ -250,7 +263,12 @@ func (t *Table) Evicted() uint64 { return t.evicted.Load() }
 // Add records s, replacing the session of the same IMSI, front end,
 // client, Calling-Station-Id and Acct-Session-Id if there is one. A zero
 // Started is taken as now. A session without an IMSI is ignored.
-func (t *Table) Add(s Session) {
+func (t *Table) Add(s Session) { t.AddClass(s, "") }
+
+// AddClass is Add, the session found again by FindClass(s.Client, class)
+// while it lasts: class is the opaque value (RFC 2865 Class) its
+// Access-Accept carried, which the access point echoes in accounting.
+func (t *Table) AddClass(s Session, class string) {
 	if s.IMSI == "" {
 		return
 	}
@@ -273,9 +291,18 @@ func (t *Table) Add(s Session) {
 	for e := head; e != nil; e = e.next {
 		if keyOf(&e.s) == k {
 			// A re-authentication: the same session, renewed.
-			e.s, e.expires, e.started, e.seq = s, exp, started, seq
+			old := refOf(e)
+			e.s, e.class, e.expires, e.started, e.seq = s, class, exp, started, seq
 			sh.fix(e.idx)
 			sh.mu.Unlock()
+			if old.class != class {
+				t.dropIDs(idRef{imsi: old.imsi, client: old.client, class: old.class})
+				if class != "" {
+					t.idMu.Lock()
+					t.byClass[sessionKey{s.Client, class}] = s.IMSI
+					t.idMu.Unlock()
+				}
+			}
 			return
 		}
 		n++
@@ -286,14 +313,17 @@ func (t *Table) Add(s Session) {
 	var (
 		dropped     sessionKey // the Session-Id of a session evicted for room
 		droppedIMSI string
+		droppedCl   sessionKey // its Class
 	)
 	if n >= t.maxPerIMSI {
 		head = sh.unlink(oldest)
 		dropped, droppedIMSI = sessionKey{oldest.s.Client, oldest.s.SessionID}, oldest.s.IMSI
+		droppedCl = sessionKey{oldest.s.Client, oldest.class}
 		t.evicted.Add(1)
 	} else if len(sh.order) >= t.shardMax {
 		victim := sh.order[0]
 		dropped, droppedIMSI = sessionKey{victim.s.Client, victim.s.SessionID}, victim.s.IMSI
+		droppedCl = sessionKey{victim.s.Client, victim.class}
 		if victim.s.IMSI == s.IMSI {
 			head = sh.unlink(victim)
 		} else if sh.unlink(victim) == nil {
@@ -303,17 +333,23 @@ func (t *Table) Add(s Session) {
 	} else {
 		t.count.Add(1)
 	}
-	e := &entry{s: s, expires: exp, started: started, seq: seq, next: head}
+	e := &entry{s: s, class: class, expires: exp, started: started, seq: seq, next: head}
 	sh.byIMSI[s.IMSI] = e
 	sh.push(e)
 	sh.mu.Unlock()
-	if dropped.id != "" || s.SessionID != "" {
+	if dropped.id != "" || s.SessionID != "" || droppedCl.id != "" || class != "" {
 		t.idMu.Lock()
 		if dropped.id != "" && t.byID[dropped] == droppedIMSI {
 			delete(t.byID, dropped)
 		}
+		if droppedCl.id != "" && t.byClass[droppedCl] == droppedIMSI {
+			delete(t.byClass, droppedCl)
+		}
 		if s.SessionID != "" {
 			t.byID[sessionKey{s.Client, s.SessionID}] = s.IMSI
+		}
+		if class != "" {
+			t.byClass[sessionKey{s.Client, class}] = s.IMSI
 		}
 		t.idMu.Unlock()
 	}
@@ -356,7 +392,7 @@ func (t *Table) Remove(s Session) bool {
 	last := sh.unlink(found) == nil
 	t.count.Add(-1)
 	sh.mu.Unlock()
-	t.dropIDs(&found.s)
+	t.dropIDs(refOf(found))
 	if last && t.onLastEnd != nil {
 		t.onLastEnd(s.IMSI)
 	}
@@ -386,8 +422,10 @@ func (t *Table) End(ctx context.Context, imsi string) []EndResult {
 	sh := t.shard(imsi)
 	sh.mu.Lock()
 	var out []EndResult
+	var refs []idRef
 	for e := sh.byIMSI[imsi]; e != nil; e = e.next {
 		out = append(out, EndResult{Session: e.s})
+		refs = append(refs, refOf(e))
 		sh.remove(e.idx)
 	}
 	delete(sh.byIMSI, imsi)
@@ -396,9 +434,7 @@ func (t *Table) End(ctx context.Context, imsi string) []EndResult {
 	if len(out) == 0 {
 		return nil
 	}
-	for i := range out {
-		t.dropIDs(&out[i].Session)
-	}
+	t.dropIDs(refs...)
 	slices.SortStableFunc(out, func(a, b EndResult) int { return b.Session.Started.Compare(a.Session.Started) })
 	var wg sync.WaitGroup
 	for i := range out {
@@ -427,14 +463,14 @@ func (t *Table) Expire(now time.Time) int {
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
-		var gone []*Session
+		var gone []idRef
 		for len(sh.order) > 0 && sh.order[0].expires <= limit {
 			e := sh.order[0]
 			if sh.unlink(e) == nil {
 				lasts = append(lasts, e.s.IMSI)
 			}
-			if e.s.SessionID != "" {
-				gone = append(gone, &e.s)
+			if e.s.SessionID != "" || e.class != "" {
+				gone = append(gone, refOf(e))
 			}
 			n++
 		}
@@ -452,12 +488,15 @@ func (t *Table) Expire(now time.Time) int {
 
 // dropIDs forgets the Session-Ids of sessions that left the table, unless
 // a newer session of another IMSI took the same key since.
-func (t *Table) dropIDs(gone ...*Session) {
+func (t *Table) dropIDs(gone ...idRef) {
 	t.idMu.Lock()
 	for _, s := range gone {
-		k := sessionKey{s.Client, s.SessionID}
-		if s.SessionID != "" && t.byID[k] == s.IMSI {
+		k := sessionKey{s.client, s.sessionID}
+		if s.sessionID != "" && t.byID[k] == s.imsi {
 			delete(t.byID, k)
+		}
+		if c := (sessionKey{s.client, s.class}); s.class != "" && t.byClass[c] == s.imsi {
+			delete(t.byClass, c)
 		}
 	}
 	t.idMu.Unlock()
@@ -487,7 +526,7 @@ func (t *Table) FindSession(client, id string) (Session, bool) {
 	}
 	sh.mu.Unlock()
 	// Stale: the session left between an Add and its index entry.
-	t.dropIDs(&Session{IMSI: imsi, Client: client, SessionID: id})
+	t.dropIDs(idRef{imsi: imsi, client: client, sessionID: id})
 	return Session{}, false
 }
 
@@ -611,4 +650,71 @@ func (sh *shard) down(i0 int) bool {
 		i = j
 	}
 	return i > i0
+}
+
+// idRef is what the indexes know of a session: its IMSI, client,
+// Session-Id and Class.
+type idRef struct{ imsi, client, sessionID, class string }
+
+func refOf(e *entry) idRef { return idRef{e.s.IMSI, e.s.Client, e.s.SessionID, e.class} }
+
+// FindClass returns the session client opened whose Access-Accept carried
+// Class class.
+func (t *Table) FindClass(client, class string) (Session, bool) {
+	if class == "" {
+		return Session{}, false
+	}
+	k := sessionKey{client, class}
+	t.idMu.Lock()
+	imsi, ok := t.byClass[k]
+	t.idMu.Unlock()
+	if !ok {
+		return Session{}, false
+	}
+	sh := t.shard(imsi)
+	sh.mu.Lock()
+	for e := sh.byIMSI[imsi]; e != nil; e = e.next {
+		if e.class == class && e.s.Client == client {
+			s := e.s
+			sh.mu.Unlock()
+			return s, true
+		}
+	}
+	sh.mu.Unlock()
+	// Stale: the session left between an Add and its index entry.
+	t.dropIDs(idRef{imsi: imsi, client: client, class: class})
+	return Session{}, false
+}
+
+// Update applies f to the session with the key of s (IMSI, front end,
+// client, Calling-Station-Id, Acct-Session-Id) and returns the result. f
+// may change what accounting reports and the session's identifiers
+// (Acct-Session-Id, Calling-Station-Id, UserName, Expires); IMSI, front end,
+// client, SessionID and Started stay as they were, and so does its class. It reports
+// whether there was such a session.
+func (t *Table) Update(s Session, f func(*Session)) (Session, bool) {
+	k := keyOf(&s)
+	sh := t.shard(s.IMSI)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for e := sh.byIMSI[s.IMSI]; e != nil; e = e.next {
+		if keyOf(&e.s) != k {
+			continue
+		}
+		ns := e.s
+		f(&ns)
+		ns.IMSI, ns.FrontEnd, ns.Client = e.s.IMSI, e.s.FrontEnd, e.s.Client
+		ns.SessionID, ns.Started = e.s.SessionID, e.s.Started
+		e.s = ns
+		exp := int64(math.MaxInt64)
+		if !ns.Expires.IsZero() {
+			exp = ns.Expires.UnixNano()
+		}
+		if exp != e.expires {
+			e.expires = exp
+			sh.fix(e.idx)
+		}
+		return ns, true
+	}
+	return Session{}, false
 }

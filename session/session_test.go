@@ -698,3 +698,78 @@ func TestFindSession(t *testing.T) {
 		t.Errorf("%d Session-Ids indexed for an empty table", n)
 	}
 }
+
+func TestFindClassAndUpdate(t *testing.T) {
+	var ends lastEnds
+	tb := NewTable(Config{MaxPerIMSI: 2, OnLastEnd: ends.add})
+	add := func(imsi, station, class string) {
+		tb.AddClass(Session{IMSI: imsi, FrontEnd: "radius", Client: "ap", CallingStationID: station, Started: time.Now()}, class)
+	}
+	add("001010000000001", "st-1", "aaad:1")
+	s, ok := tb.FindClass("ap", "aaad:1")
+	if !ok || s.IMSI != "001010000000001" || s.CallingStationID != "st-1" {
+		t.Fatalf("FindClass: %v %v", s, ok)
+	}
+	if _, ok := tb.FindClass("other-ap", "aaad:1"); ok {
+		t.Error("found another client's class")
+	}
+	// Update: accounting data, a new Acct-Session-Id; identity fields stay.
+	u, ok := tb.Update(s, func(x *Session) {
+		x.AcctSessionID, x.InputOctets, x.OutputOctets = "A1", 1<<33, 7
+		x.FramedIPAddress = netip.MustParseAddr("10.0.0.7")
+		x.IMSI, x.Client = "999", "nobody"
+	})
+	if !ok || u.IMSI != s.IMSI || u.Client != "ap" || u.AcctSessionID != "A1" || u.InputOctets != 1<<33 {
+		t.Fatalf("Update: %v %v", u, ok)
+	}
+	if got := tb.Lookup("001010000000001"); len(got) != 1 || got[0] != u {
+		t.Fatalf("after Update, Lookup %v", got)
+	}
+	if f, ok := tb.FindClass("ap", "aaad:1"); !ok || f != u {
+		t.Fatalf("after Update, FindClass %v %v", f, ok)
+	}
+	if _, ok := tb.Update(Session{IMSI: "001010000000009"}, func(*Session) {}); ok {
+		t.Error("updated a session that is not there")
+	}
+	// Re-authentication with a new class: the old one no longer finds it.
+	tb.AddClass(Session{IMSI: "001010000000001", FrontEnd: "radius", Client: "ap", CallingStationID: "st-1", AcctSessionID: "A1"}, "aaad:2")
+	if _, ok := tb.FindClass("ap", "aaad:1"); ok {
+		t.Error("old class still finds the session")
+	}
+	if _, ok := tb.FindClass("ap", "aaad:2"); !ok {
+		t.Error("new class does not find the session")
+	}
+	// Remove (an accounting Stop) forgets the class and reports the last end.
+	s, _ = tb.FindClass("ap", "aaad:2")
+	if !tb.Remove(s) {
+		t.Fatal("Remove")
+	}
+	if _, ok := tb.FindClass("ap", "aaad:2"); ok {
+		t.Error("found a removed session by class")
+	}
+	if got := ends.get(); len(got) != 1 || got[0] != "001010000000001" {
+		t.Errorf("OnLastEnd %v", got)
+	}
+	// Evicted, ended, expired: forgotten too.
+	add("001010000000002", "a", "aaad:a")
+	add("001010000000002", "b", "aaad:b")
+	add("001010000000002", "c", "aaad:c")
+	if _, ok := tb.FindClass("ap", "aaad:a"); ok {
+		t.Error("found an evicted session by class")
+	}
+	tb.End(context.Background(), "001010000000002")
+	if _, ok := tb.FindClass("ap", "aaad:c"); ok {
+		t.Error("found an ended session by class")
+	}
+	tb.AddClass(Session{IMSI: "001010000000003", FrontEnd: "radius", Client: "ap", Started: time.Now(), Expires: time.Now().Add(time.Second)}, "aaad:x")
+	tb.Expire(time.Now().Add(time.Minute))
+	if _, ok := tb.FindClass("ap", "aaad:x"); ok {
+		t.Error("found an expired session by class")
+	}
+	tb.idMu.Lock()
+	n := len(tb.byClass)
+	tb.idMu.Unlock()
+	if n != 0 {
+		t.Errorf("%d class index entries left", n)
+	}
+}

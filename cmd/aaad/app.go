@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -296,14 +297,24 @@ func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 		}
 	}
 	var (
-		conn *radius.Listener
-		err  error
+		conn     *radius.Listener
+		acctConn *net.UDPConn // nil: accounting off
+		err      error
 	)
 	if a.radius != nil {
 		conn, err = a.radius.Listen()
 		if err != nil {
 			return fmt.Errorf("radius.listen: %w", err)
 		}
+		if acctConn, err = a.radius.ListenAccounting(); err != nil {
+			conn.Close()
+			return fmt.Errorf("radius.accounting_listen: %w", err)
+		}
+		defer func() {
+			if acctConn != nil {
+				acctConn.Close() // also closed by Shutdown; twice is harmless
+			}
+		}()
 	}
 
 	serveCtx, cancel := context.WithCancel(context.Background())
@@ -336,6 +347,10 @@ func (a *app) run(ctx context.Context, hup <-chan os.Signal) error {
 
 	serveErr := make(chan error, 1)
 	if a.radius != nil {
+		if acctConn != nil {
+			a.log.Info("radius accounting listening", zap.String("addr", acctConn.LocalAddr().String()))
+			go a.radius.ServeAccounting(serveCtx, acctConn)
+		}
 		// Logged once everything else is up too (the admin endpoint):
 		// what waits for this line may use them all.
 		a.log.Info("radius server listening", zap.String("addr", conn.LocalAddr().String()))
