@@ -166,6 +166,10 @@ type Result struct {
 	// NONCE_S || MAC (fast re-authentication), RFC 4187 and RFC 9048.
 	// Diameter EAP sends it as EAP-Key-Name.
 	KeyName []byte
+	// IdentityRound is set when Packet is an AKA-Identity request: the
+	// peer's identity could not be used as it was (anonymous, unknown
+	// pseudonym, stale re-authentication identity), and costs a round.
+	IdentityRound bool
 	// Replayed is set when Packet is the answer already given to this
 	// very message (a retransmission), read back from the conversation:
 	// nothing happened that a transport should count again.
@@ -753,7 +757,11 @@ func (s *Server) sendIdentityRequest(ctx context.Context, c *Conversation, want 
 	c.Identity = nil
 	c.IdentityRounds++
 	c.LastIDReq = req
-	return s.send(ctx, c, StateIdentity, out, res)
+	if err := s.send(ctx, c, StateIdentity, out, res); err != nil {
+		return err
+	}
+	res.IdentityRound = res.Outcome == OutcomeContinue
+	return nil
 }
 
 func (s *Server) handleIdentity(ctx context.Context, c *Conversation, msg []byte, m *AKAMessage, buf []byte, res *Result) error {

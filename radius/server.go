@@ -76,6 +76,9 @@ type Stats struct {
 	Replays     atomic.Uint64
 	Resyncs     atomic.Uint64
 	FastReauths atomic.Uint64
+	// IdentityRounds counts AKA-Identity requests sent: identities that
+	// could not be used as they came.
+	IdentityRounds atomic.Uint64
 	// RecordsNotStored counts pseudonyms and re-authentication identities
 	// handed out in an Accept but refused by the EAP store (full or
 	// failing): raise eap.max_conversations, or see the store.
@@ -124,6 +127,7 @@ func (s *Stats) Snapshot() map[string]uint64 {
 		"replayed":         s.Replays.Load(),
 		"resyncs":          s.Resyncs.Load(),
 		"fast_reauths":     s.FastReauths.Load(),
+		"identity_rounds":  s.IdentityRounds.Load(),
 		"reject_no_eap":    s.NoEAPRejects.Load(),
 		// Requests being processed now: it returns to 0 when the load
 		// stops, whatever the store does (no request is stuck).
@@ -587,6 +591,9 @@ func (s *Server) answer(ctx context.Context, client *Client, from netip.AddrPort
 		if !res.Replayed {
 			s.Stats.Challenges.Add(1)
 			client.state.stats.Challenges.Add(1)
+			if res.IdentityRound {
+				s.Stats.IdentityRounds.Add(1)
+			}
 		}
 		resp.Code = radius.CodeAccessChallenge
 		rfc2869.EAPMessage_Set(resp, res.Packet)

@@ -91,6 +91,9 @@ func TestMetricsAfterLogins(t *testing.T) {
 		Password: usimPassword(ts1K, ts1OPc, "000000000000")}))
 	requireSuccess(t, s.eapolTest(t, peerConfig{Method: "AKA'", Identity: akaPrimeIdentity(imsiResync),
 		Password: usimPassword(ts1K, ts1OPc, "000000001000")}), 1)
+	// An anonymous outer identity: one AKA-Identity round.
+	requireSuccess(t, s.eapolTest(t, peerConfig{Method: "AKA'", Identity: akaPrimeIdentity(imsiGood),
+		AnonymousIdentity: "anonymous@" + realm, Password: usimPassword(ts1K, ts1OPc, "000000000000")}), 1)
 
 	after := scrape(t, admin)
 	for _, tc := range []struct {
@@ -99,7 +102,8 @@ func TestMetricsAfterLogins(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"AKA' successes", "aaad_authentications_total", map[string]string{"front_end": "radius", "method": "aka-prime", "result": "success"}, 2},
+		{"AKA' successes", "aaad_authentications_total", map[string]string{"front_end": "radius", "method": "aka-prime", "result": "success"}, 3},
+		{"identity rounds", "aaad_radius_events_total", map[string]string{"event": "identity_rounds"}, 1},
 		{"AKA successes", "aaad_authentications_total", map[string]string{"front_end": "radius", "method": "aka", "result": "success"}, 1},
 		{"AKA' failures", "aaad_authentications_total", map[string]string{"front_end": "radius", "method": "aka-prime", "result": "failure"}, 2},
 		{"failures: authentication reject (wrong K)", "aaad_eap_failures_total", map[string]string{"reason": "authentication_reject"}, 1},
@@ -119,6 +123,12 @@ func TestMetricsAfterLogins(t *testing.T) {
 	// resync (a method negotiation may take another).
 	if n := value(after, "aaad_vector_source_duration_seconds", map[string]string{"backend": "local"}); n < 6 {
 		t.Errorf("%v vector source calls timed, want at least 6", n)
+	}
+	if n := value(after, "aaad_store_duration_seconds", map[string]string{"backend": "memory"}); n < 10 {
+		t.Errorf("%v store operations timed; six logins took more", n)
+	}
+	if n := value(after, "aaad_store_errors_total", map[string]string{"backend": "memory"}); n != 0 {
+		t.Errorf("%v store faults", n)
 	}
 	if n := value(after, "aaad_request_duration_seconds", map[string]string{"front_end": "radius"}); n < 10 {
 		t.Errorf("%v RADIUS requests timed; five logins took at least ten", n)

@@ -56,6 +56,7 @@ type app struct {
 	swxServer     *swx.Server
 	eapFront      *eapfront.Server
 	vectors       *timedVectors // eap's vector source, timed for the metrics
+	store         *timedStore   // eap's store, the same
 	deregs        chan struct{} // SAR deregistrations in flight
 	deregsDropped atomic.Uint64
 	listening     atomic.Bool // every listener is up and not shutting down (set by run; /readyz)
@@ -187,7 +188,8 @@ func newApp(cfg *Config, fsys fs.FS) (*app, error) {
 		sc.Registrar = a.swxClient
 	}
 	var source eap.VectorSource = a.vectors
-	eapServer, err := eap.NewServer(sc, source, eapStore)
+	a.store = &timedStore{inner: eapStore, backend: cfg.Store.Backend}
+	eapServer, err := eap.NewServer(sc, source, a.store)
 	if err != nil {
 		return nil, err
 	}

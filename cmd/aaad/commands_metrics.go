@@ -74,6 +74,10 @@ var (
 		"How long the vector source took for a vector or a resynchronisation: Milenage over the store (local) or a MAR over SWx.", []string{"backend"}, nil)
 	descVectorErrors = prometheus.NewDesc("aaad_vector_source_errors_total",
 		"Vector source errors by kind.", []string{"backend", "kind"}, nil)
+	descStoreLatency = prometheus.NewDesc("aaad_store_duration_seconds",
+		"How long the EAP store (memory or Redis) took for an operation: conversations, pseudonyms, re-authentication contexts.", []string{"backend"}, nil)
+	descStoreErrors = prometheus.NewDesc("aaad_store_errors_total",
+		"EAP store faults (not: not found, conflict, full).", []string{"backend"}, nil)
 )
 
 // histogram is a latency histogram as Prometheus reads one.
@@ -89,7 +93,8 @@ func histogram(d *prometheus.Desc, h *latency.Histogram, labels ...string) prome
 func (c appCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAuths, descEAPFailures, descRADIUS, descRADIUSDropped, descRADIUSInFlight,
 		descRADIUSClient, descDiameter, descDiameterPeer, descDiameterEAP, descSWxClient, descSWxServer,
-		descSessions, descConversations, descRequestLatency, descVectorLatency, descVectorErrors} {
+		descSessions, descConversations, descRequestLatency, descVectorLatency, descVectorErrors,
+		descStoreLatency, descStoreErrors} {
 		ch <- d
 	}
 }
@@ -154,6 +159,10 @@ func (c appCollector) Collect(ch chan<- prometheus.Metric) {
 		for i := range v.errs {
 			ch <- prometheus.MustNewConstMetric(descVectorErrors, prometheus.CounterValue, float64(v.errs[i].Load()), v.backend, vectorErrorNames[i])
 		}
+	}
+	if st := a.store; st != nil {
+		ch <- histogram(descStoreLatency, &st.latency, st.backend)
+		ch <- prometheus.MustNewConstMetric(descStoreErrors, prometheus.CounterValue, float64(st.errs.Load()), st.backend)
 	}
 	if r := a.radius; r != nil {
 		ch <- histogram(descRequestLatency, &r.Stats.Latency, "radius")

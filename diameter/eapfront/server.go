@@ -193,6 +193,7 @@ type Stats struct {
 	STR, ASRSent, ASRAcked, AAR                         atomic.Uint64
 	Refused                                             atomic.Uint64 // missing or bad AVPs
 	SessionsFull, EAPErrors                             atomic.Uint64
+	IdentityRounds                                      atomic.Uint64 // AKA-Identity requests sent
 	// Auths counts DEAs that ended an authentication, by method.
 	Auths eap.Tally
 	// Latency is how long DERs took to answer.
@@ -207,6 +208,7 @@ func (s *Stats) Snapshot() map[string]uint64 {
 		"duplicates_answered": s.Duplicates.Load(), "duplicates_in_progress": s.DuplicatesInProgress.Load(),
 		"str": s.STR.Load(), "asr_sent": s.ASRSent.Load(), "asr_acked": s.ASRAcked.Load(), "aar": s.AAR.Load(),
 		"refused": s.Refused.Load(), "sessions_full": s.SessionsFull.Load(), "eap_errors": s.EAPErrors.Load(),
+		"identity_rounds": s.IdentityRounds.Load(),
 	}
 }
 
@@ -431,6 +433,9 @@ func (s *Server) serveDER(ctx context.Context, req *diam.Message) *diam.Message 
 		s.sessions[d.sessionID] = &entry{state: res.Conversation, owner: d.origin, expires: now.Add(s.cfg.ConversationTimeout)}
 		s.mu.Unlock()
 		s.Stats.DEAContinue.Add(1)
+		if res.IdentityRound {
+			s.Stats.IdentityRounds.Add(1)
+		}
 		a := s.dea(req, &d, ResultMultiRoundAuth, res.Packet)
 		return a
 	case eap.OutcomeSuccess:
