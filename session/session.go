@@ -358,6 +358,26 @@ func (t *Table) AddClass(s Session, class string) {
 	}
 }
 
+// All returns copies of at most limit sessions of the table, one shard at
+// a time (a shard's lock is held while it is copied, not the table's), and
+// whether there were more.
+func (t *Table) All(limit int) ([]Session, bool) {
+	var out []Session
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		for _, e := range sh.order {
+			if len(out) == limit {
+				sh.mu.Unlock()
+				return out, true
+			}
+			out = append(out, e.s)
+		}
+		sh.mu.Unlock()
+	}
+	return out, false
+}
+
 // Lookup returns copies of the sessions of imsi, newest first.
 func (t *Table) Lookup(imsi string) []Session {
 	sh := t.shard(imsi)

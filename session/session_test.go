@@ -773,3 +773,16 @@ func TestFindClassAndUpdate(t *testing.T) {
 		t.Errorf("%d class index entries left", n)
 	}
 }
+
+func TestAll(t *testing.T) {
+	tb := NewTable(Config{})
+	for i := 0; i < 5; i++ {
+		tb.Add(Session{IMSI: fmt.Sprintf("00101000000000%d", i), FrontEnd: "radius", Started: time.Now()})
+	}
+	if all, more := tb.All(10); len(all) != 5 || more {
+		t.Fatalf("All(10): %d sessions, more %v", len(all), more)
+	}
+	if all, more := tb.All(3); len(all) != 3 || !more {
+		t.Fatalf("All(3): %d sessions, more %v", len(all), more)
+	}
+}

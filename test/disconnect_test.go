@@ -33,6 +33,9 @@ func TestDisconnectByCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, imsi) || !strings.Contains(out, "radius") {
 		t.Fatalf("aaactl sessions: %v\n%s", err, out)
 	}
+	if out, err := ctl("sessions"); err != nil || !strings.Contains(out, imsi) {
+		t.Fatalf("aaactl sessions (all): %v\n%s", err, out)
+	}
 	out, err = ctl("disconnect", imsi)
 	if err != nil || !strings.Contains(out, "ACK") {
 		t.Fatalf("aaactl disconnect: %v\n%s", err, out)

@@ -57,7 +57,7 @@ commands:
               ('aaactl subscriber help' for each one's flags)
   deregister  end a subscriber's registration through the running aaad
               IMSI (over admin.listen; 'aaactl deregister --help')
-  sessions    list a subscriber's live sessions on the running aaad
+  sessions    list the live sessions (or a subscriber's) on the running aaad
               [--imsi IMSI] (over admin.listen; 'aaactl sessions --help')
   disconnect  end a subscriber's sessions at their access points
               IMSI (over admin.listen; 'aaactl disconnect --help')

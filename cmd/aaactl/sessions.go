@@ -25,8 +25,7 @@ aaad, over its admin endpoint (admin.listen of FILE): one line each, with
 the front end, the RADIUS client or Diameter gateway, the NAS address or
 the Diameter realm and Session-Id, the Calling-Station-Id and
 Acct-Session-Id, when it started and when aaad forgets it. Without --imsi,
-every session, if aaad can list them all (this one cannot: it asks for an
-IMSI). Sessions name subscribers: over TCP it needs the token of
+every session of the node (at most 10,000). Sessions name subscribers: over TCP it needs the token of
 admin.token_file, over a unix socket the user aaad runs as. --config may
 also follow sessions.
 `

@@ -12,13 +12,16 @@ import (
 // The session commands of the admin endpoint (sessionCommands), over the
 // app's session table.
 
-// Sessions returns the live sessions of imsi, newest first. The session
-// table can only be read one IMSI at a time, so imsi "" is errNeedIMSI.
+// Sessions returns the live sessions of imsi, newest first, or with imsi
+// "" every session (at most maxListedSessions+1, so that the caller can
+// say the list was cut).
 func (c swxCommands) Sessions(imsi string) ([]SessionInfo, error) {
+	var ss []session.Session
 	if imsi == "" {
-		return nil, errNeedIMSI
+		ss, _ = c.a.sessions.All(maxListedSessions + 1)
+	} else {
+		ss = c.a.sessions.Lookup(imsi)
 	}
-	ss := c.a.sessions.Lookup(imsi)
 	out := make([]SessionInfo, len(ss))
 	for i := range ss {
 		out[i] = sessionInfo(&ss[i])
