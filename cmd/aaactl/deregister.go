@@ -38,8 +38,7 @@ const (
 // adminAnswer is aaad's answer to a command: {"ok": true, ...} or
 // {"ok": false, "error": "..."}; for deregister, what was done.
 type adminAnswer struct {
-	OK         bool   `json:"ok"`
-	Error      string `json:"error"`
+	adminStatus
 	Sent       bool   `json:"sent"`
 	Peer       string `json:"peer"`
 	ResultCode uint32 `json:"result_code"`
@@ -122,13 +121,30 @@ func describeDeregister(a *adminAnswer) string {
 	return strings.Join(parts, ", ")
 }
 
-// postAdmin sends one command to aaad's admin endpoint: body as JSON, the
-// token of admin.token_file over TCP. An answer that is not "ok" is an
-// error carrying aaad's reason.
+// adminStatus is what every answer of the admin endpoint says of itself.
+type adminStatus struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error"`
+}
+
+// postAdmin sends one command to aaad's admin endpoint (adminCall).
 func postAdmin(ctx context.Context, c *ctlAdminConfig, path string, body any) (*adminAnswer, error) {
+	var ans adminAnswer
+	if err := adminCall(ctx, c, http.MethodPost, path, body, maxAdminAnswer, &ans, &ans.adminStatus); err != nil {
+		return nil, err
+	}
+	return &ans, nil
+}
+
+// adminCall sends one request to aaad's admin endpoint: body (if any) as
+// JSON, the token of admin.token_file over TCP, never through a proxy,
+// within deregisterWait; the answer, at most limit bytes, is decoded into
+// out, whose status st is. An answer that is not "ok" is an error
+// carrying aaad's reason.
+func adminCall(ctx context.Context, c *ctlAdminConfig, method, path string, body any, limit int64, out any, st *adminStatus) error {
 	network, addr, err := c.adminEndpoint()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	base := "http://localhost"
 	var token string
@@ -136,21 +152,27 @@ func postAdmin(ctx context.Context, c *ctlAdminConfig, path string, body any) (*
 		base = "http://" + addr
 		if c.TokenFile != "" {
 			if token, err = readAdminToken(c.TokenFile); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	data, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
 	}
 	ctx, cancel := context.WithTimeout(ctx, deregisterWait)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(data))
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -167,25 +189,30 @@ func postAdmin(ctx context.Context, c *ctlAdminConfig, path string, body any) (*
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, reachError(ctx, network, err)
+		return reachError(ctx, network, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminAnswer))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading aaad's answer: %w", err)
+		return fmt.Errorf("reading aaad's answer: %w", err)
 	}
-	var ans adminAnswer
-	if err := json.Unmarshal(raw, &ans); err != nil {
-		return nil, fmt.Errorf("aaad answered HTTP %d, not JSON (is admin.listen aaad's admin endpoint?)", resp.StatusCode)
+	if int64(len(raw)) > limit {
+		return fmt.Errorf("aaad's answer is larger than %d bytes", limit)
 	}
-	if resp.StatusCode != http.StatusOK || !ans.OK {
-		msg := printable(ans.Error)
+	if err := json.Unmarshal(raw, out); err != nil {
+		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+			return fmt.Errorf("aaad answered HTTP %d, not JSON: an aaad without this command, or admin.listen is not aaad's admin endpoint", resp.StatusCode)
+		}
+		return fmt.Errorf("aaad answered HTTP %d, not JSON (is admin.listen aaad's admin endpoint?)", resp.StatusCode)
+	}
+	if resp.StatusCode != http.StatusOK || !st.OK {
+		msg := printable(st.Error)
 		if msg == "" {
 			msg = "refused"
 		}
-		return nil, fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
+		return fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
 	}
-	return &ans, nil
+	return nil
 }
 
 // reachError says why aaad could not be reached, without the address

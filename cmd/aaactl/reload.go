@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 )
 
 const reloadUsage = `usage: aaactl --config FILE reload
@@ -27,8 +23,7 @@ one. --config may also follow reload.
 
 // reloadAnswer is aaad's answer to POST /v1/reload.
 type reloadAnswer struct {
-	OK          bool     `json:"ok"`
-	Error       string   `json:"error"`
+	adminStatus
 	Reloaded    []string `json:"reloaded"`
 	Clients     int      `json:"clients"`
 	LogLevel    string   `json:"log_level"`
@@ -106,63 +101,9 @@ func describeReload(a *reloadAnswer) string {
 // of admin.token_file over TCP). An answer that is not "ok" is an error
 // carrying aaad's reason.
 func postReload(ctx context.Context, c *ctlAdminConfig) (*reloadAnswer, error) {
-	network, addr, err := c.adminEndpoint()
-	if err != nil {
-		return nil, err
-	}
-	base := "http://localhost"
-	var token string
-	if network == "tcp" {
-		base = "http://" + addr
-		if c.TokenFile != "" {
-			if token, err = readAdminToken(c.TokenFile); err != nil {
-				return nil, err
-			}
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, deregisterWait)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/reload", bytes.NewReader([]byte("{}")))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	client := &http.Client{
-		Transport: &http.Transport{
-			Proxy: nil, // never through a proxy: the token goes to aaad only
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, network, addr)
-			},
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, reachError(ctx, network, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminAnswer))
-	if err != nil {
-		return nil, fmt.Errorf("reading aaad's answer: %w", err)
-	}
 	var ans reloadAnswer
-	if err := json.Unmarshal(raw, &ans); err != nil {
-		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
-			return nil, fmt.Errorf("aaad answered HTTP %d, not JSON: an aaad without this command, or admin.listen is not aaad's admin endpoint", resp.StatusCode)
-		}
-		return nil, fmt.Errorf("aaad answered HTTP %d, not JSON (is admin.listen aaad's admin endpoint?)", resp.StatusCode)
-	}
-	if resp.StatusCode != http.StatusOK || !ans.OK {
-		msg := printable(ans.Error)
-		if msg == "" {
-			msg = "refused"
-		}
-		return nil, fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
+	if err := adminCall(ctx, c, http.MethodPost, "/v1/reload", struct{}{}, maxAdminAnswer, &ans, &ans.adminStatus); err != nil {
+		return nil, err
 	}
 	return &ans, nil
 }

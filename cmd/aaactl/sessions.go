@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -67,8 +64,7 @@ type sessionJSON struct {
 // sessionsAnswer is aaad's answer to GET /v1/sessions and POST
 // /v1/disconnect.
 type sessionsAnswer struct {
-	OK        bool          `json:"ok"`
-	Error     string        `json:"error"`
+	adminStatus
 	Sessions  []sessionJSON `json:"sessions"`
 	Truncated bool          `json:"truncated"`
 }
@@ -269,82 +265,10 @@ func parseInterleaved(fset *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// callAdmin sends one request to aaad's admin endpoint (body, when not
-// nil, as JSON; the token of admin.token_file over TCP) and decodes its
-// answer, of at most limit bytes. An answer that is not "ok" is an error
-// carrying aaad's reason. It is postAdmin for the session routes, whose
-// answers postAdmin's adminAnswer does not hold.
 func callAdmin(ctx context.Context, c *ctlAdminConfig, method, path string, body any, limit int64) (*sessionsAnswer, error) {
-	network, addr, err := c.adminEndpoint()
-	if err != nil {
-		return nil, err
-	}
-	base := "http://localhost"
-	var token string
-	if network == "tcp" {
-		base = "http://" + addr
-		if c.TokenFile != "" {
-			if token, err = readAdminToken(c.TokenFile); err != nil {
-				return nil, err
-			}
-		}
-	}
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(data)
-	}
-	ctx, cancel := context.WithTimeout(ctx, deregisterWait)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	client := &http.Client{
-		Transport: &http.Transport{
-			Proxy: nil, // never through a proxy: the token goes to aaad only
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, network, addr)
-			},
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, reachError(ctx, network, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading aaad's answer: %w", err)
-	}
-	if int64(len(raw)) > limit {
-		return nil, fmt.Errorf("aaad's answer is larger than %d bytes", limit)
-	}
 	var ans sessionsAnswer
-	if err := json.Unmarshal(raw, &ans); err != nil {
-		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
-			return nil, fmt.Errorf("aaad answered HTTP %d, not JSON: an aaad without this command, or admin.listen is not aaad's admin endpoint", resp.StatusCode)
-		}
-		return nil, fmt.Errorf("aaad answered HTTP %d, not JSON (is admin.listen aaad's admin endpoint?)", resp.StatusCode)
-	}
-	if resp.StatusCode != http.StatusOK || !ans.OK {
-		msg := printable(ans.Error)
-		if msg == "" {
-			msg = "refused"
-		}
-		return nil, fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
+	if err := adminCall(ctx, c, method, path, body, limit, &ans, &ans.adminStatus); err != nil {
+		return nil, err
 	}
 	return &ans, nil
 }
