@@ -336,27 +336,8 @@ func (s *Server) processAccounting(_ context.Context, from netip.AddrPort, b []b
 	key := dedupKey{addr: from, id: b[1]}
 	var auth [16]byte
 	copy(auth[:], b[4:20])
-	dedup := s.acctDedup(client)
-	switch cached, st := dedup.begin(key, &auth, time.Now()); st {
-	case dedupReplay:
-		s.Stats.Acct.Replays.Add(1)
-		return cached
-	case dedupPending:
-		s.drop(DropInProgress, from, client)
-		return nil
-	case dedupFull:
-		s.drop(DropDuplicateCacheFull, from, client)
-		return nil
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			resp = nil
-			s.drop(DropPanic, from, client)
-			s.log.Error("radius accounting request panicked", zap.String("client", client.Name))
-		}
-		dedup.finish(key, &auth, resp)
-	}()
-	return s.account(client, from, b, maOff >= 0)
+	return s.deduplicated(s.acctDedup(client), key, &auth, from, client, &s.Stats.Acct.Replays, "radius accounting request",
+		func() []byte { return s.account(client, from, b, maOff >= 0) })
 }
 
 // acctRequest is what an Accounting-Request says.

@@ -476,10 +476,24 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 		}
 		return nil
 	}
-	dedup := client.state.dedup
-	switch cached, st := dedup.begin(key, &auth, time.Now()); st {
+	return s.deduplicated(client.state.dedup, key, &auth, from, client, &s.Stats.Replays, "radius request", func() []byte {
+		start := time.Now()
+		resp := s.answer(ctx, client, from, b)
+		s.Stats.Latency.Since(start)
+		return resp
+	})
+}
+
+// deduplicated answers a retransmission from dedup, drops one whose first
+// copy is still in progress or that the client's share cannot keep, and
+// otherwise runs handle and keeps its answer. A panic in handle is
+// recovered, counted and never answered: no Accept can come out of a
+// state we do not understand.
+func (s *Server) deduplicated(dedup *dedupCache, key dedupKey, auth *[16]byte, from netip.AddrPort, client *Client,
+	replays *atomic.Uint64, what string, handle func() []byte) (resp []byte) {
+	switch cached, st := dedup.begin(key, auth, time.Now()); st {
 	case dedupReplay:
-		s.Stats.Replays.Add(1)
+		replays.Add(1)
 		return cached
 	case dedupPending:
 		s.drop(DropInProgress, from, client)
@@ -493,18 +507,13 @@ func (s *Server) process(ctx context.Context, from netip.AddrPort, b []byte) (re
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			// Never answer after a panic: no Accept can come out of a
-			// state we do not understand.
 			resp = nil
 			s.drop(DropPanic, from, client)
-			s.log.Error("radius request panicked", zap.String("client", client.Name))
+			s.log.Error(what+" panicked", zap.String("client", client.Name))
 		}
-		dedup.finish(key, &auth, resp)
+		dedup.finish(key, auth, resp)
 	}()
-	start := time.Now()
-	resp = s.answer(ctx, client, from, b)
-	s.Stats.Latency.Since(start)
-	return resp
+	return handle()
 }
 
 func (s *Server) write(conn *net.UDPConn, to netip.AddrPort, b []byte) {
